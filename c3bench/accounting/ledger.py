@@ -1,0 +1,142 @@
+"""The ledger: per-round, per-client totals of bytes moved and FLOPs spent, and budget enforcement.
+
+Two conventions are kept side by side for every quantity:
+
+* c3bench (the headline): bytes as they would be sent with the declared encoding, FLOPs of forward
+  *and* backward passes as `torch.utils.flop_counter` counts them (2 per multiply-accumulate).
+* paper (the AdaSplit authors' tables): bytes = non-zero elements x 4, no index cost; compute =
+  forward multiply-accumulates only (fvcore's "flops"), so c3bench figures can sit beside theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+
+DIRECTIONS = ("up", "down", "peer")  # client->server, server->client, client->client
+SIDES = ("client", "server")
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised by the ledger the moment a charge would push a total past its declared budget."""
+
+    def __init__(self, what: str, used: float, budget: float):
+        super().__init__(f"{what} budget exceeded: {used:.6g} > {budget:.6g}")
+        self.what, self.used, self.budget = what, used, budget
+
+
+@dataclass
+class Counters:
+    """Everything counted for one client in one round (or summed over many)."""
+
+    bytes_up: int = 0
+    bytes_down: int = 0
+    bytes_peer: int = 0
+    paper_bytes_up: int = 0
+    paper_bytes_down: int = 0
+    paper_bytes_peer: int = 0
+    client_flops: int = 0
+    client_fwd_macs: int = 0
+    server_flops: int = 0
+    server_fwd_macs: int = 0
+    messages_up: int = 0
+    messages_down: int = 0
+    messages_peer: int = 0
+    samples: int = 0  # training examples this client processed
+
+    def add(self, other: Counters) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def bytes_total(self) -> int:
+        return self.bytes_up + self.bytes_down + self.bytes_peer
+
+    @property
+    def paper_bytes_total(self) -> int:
+        return self.paper_bytes_up + self.paper_bytes_down + self.paper_bytes_peer
+
+    def as_dict(self) -> dict[str, int]:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["bytes_total"] = self.bytes_total
+        d["paper_bytes_total"] = self.paper_bytes_total
+        return d
+
+    @classmethod
+    def total(cls, items: Iterable[Counters]) -> Counters:
+        out = cls()
+        for item in items:
+            out.add(item)
+        return out
+
+
+@dataclass
+class Budgets:
+    """Declared limits; None means unlimited. Compute is client compute in c3bench FLOPs."""
+
+    bandwidth_bytes: float | None = None
+    client_flops: float | None = None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {"bandwidth_bytes": self.bandwidth_bytes, "client_flops": self.client_flops}
+
+
+@dataclass
+class Ledger:
+    """Totals of finished rounds plus the round being run, split by client."""
+
+    num_clients: int
+    budgets: Budgets = field(default_factory=Budgets)
+    finished: Counters = field(default_factory=Counters)
+    current: list[Counters] = field(default_factory=list)
+
+    def begin_round(self) -> None:
+        self.current = [Counters() for _ in range(self.num_clients)]
+
+    def end_round(self) -> list[Counters]:
+        """Close the round, fold it into the totals and return its per-client counters."""
+        per_client = self.current
+        self.finished.add(Counters.total(per_client))
+        self.current = []
+        return per_client
+
+    def running_total(self) -> Counters:
+        out = Counters()
+        out.add(self.finished)
+        out.add(Counters.total(self.current))
+        return out
+
+    def _bucket(self, client: int) -> Counters:
+        if not self.current:
+            raise RuntimeError("charge outside a round: call Ledger.begin_round() first")
+        if not 0 <= client < self.num_clients:
+            raise IndexError(f"client {client} out of range 0..{self.num_clients - 1}")
+        return self.current[client]
+
+    def charge_bytes(self, client: int, direction: str, nbytes: int, paper_bytes: int) -> None:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}")
+        bucket = self._bucket(client)
+        setattr(bucket, f"bytes_{direction}", getattr(bucket, f"bytes_{direction}") + nbytes)
+        setattr(bucket, f"paper_bytes_{direction}", getattr(bucket, f"paper_bytes_{direction}") + paper_bytes)
+        setattr(bucket, f"messages_{direction}", getattr(bucket, f"messages_{direction}") + 1)
+        limit = self.budgets.bandwidth_bytes
+        if limit is not None:
+            used = self.running_total().bytes_total
+            if used > limit:
+                raise BudgetExceeded("bandwidth", used, limit)
+
+    def charge_flops(self, client: int, side: str, flops: int, fwd_macs: int) -> None:
+        if side not in SIDES:
+            raise ValueError(f"side must be one of {SIDES}")
+        bucket = self._bucket(client)
+        setattr(bucket, f"{side}_flops", getattr(bucket, f"{side}_flops") + flops)
+        setattr(bucket, f"{side}_fwd_macs", getattr(bucket, f"{side}_fwd_macs") + fwd_macs)
+        limit = self.budgets.client_flops
+        if side == "client" and limit is not None:
+            used = self.running_total().client_flops
+            if used > limit:
+                raise BudgetExceeded("client compute", used, limit)
+
+    def charge_samples(self, client: int, n: int) -> None:
+        self._bucket(client).samples += n

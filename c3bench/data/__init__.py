@@ -1,0 +1,1 @@
+"""Data: readers for the standard formats, download, tensor cache, partitioners and batching."""

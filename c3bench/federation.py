@@ -1,0 +1,92 @@
+"""What a protocol hands to a method: each client's data (as in-memory tensors) and shared facts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel mean and std applied to images scaled to [0, 1]."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+@dataclass
+class ClientData:
+    """One client's images as uint8 tensors [N, C, H, W] and int64 labels, split train/test(/val)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    normalization: Normalization
+    name: str = ""
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+    device: Any = None  # a c3bench.accounting.devices.DeviceProfile, when the protocol declares one
+
+    def __post_init__(self) -> None:
+        for prefix in ("train", "test", "val"):
+            x, y = getattr(self, f"x_{prefix}"), getattr(self, f"y_{prefix}")
+            if x is None:
+                continue
+            if x.dtype != torch.uint8 or x.dim() != 4:
+                raise ValueError(f"{self.name}: x_{prefix} must be uint8 [N, C, H, W], got {x.dtype} {tuple(x.shape)}")
+            if y.dtype != torch.int64 or y.shape != (x.shape[0],):
+                raise ValueError(f"{self.name}: y_{prefix} must be int64 [{x.shape[0]}]")
+
+    @property
+    def num_train(self) -> int:
+        return int(self.x_train.shape[0])
+
+    @property
+    def num_test(self) -> int:
+        return int(self.x_test.shape[0])
+
+
+@dataclass
+class Federation:
+    """All clients of one protocol instance plus what every method needs to know about them."""
+
+    clients: list[ClientData]
+    num_classes: int
+    augment: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_clients(self) -> int:
+        return len(self.clients)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.clients[0].x_train.shape[1:])  # type: ignore[return-value]
+
+    def digest(self) -> str:
+        """sha256 over every client's tensors, so two runs can prove they saw the same data."""
+        h = hashlib.sha256()
+        for client in self.clients:
+            for name in ("x_train", "y_train", "x_test", "y_test", "x_val", "y_val"):
+                t = getattr(client, name)
+                if t is None:
+                    continue
+                h.update(f"{client.name}/{name}/{tuple(t.shape)}/{t.dtype}".encode())
+                h.update(t.contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+    def summary(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "client": i,
+                "name": c.name,
+                "train": c.num_train,
+                "test": c.num_test,
+                "classes": sorted(set(c.y_train.tolist())),
+            }
+            for i, c in enumerate(self.clients)
+        ]

@@ -1,0 +1,117 @@
+"""The result record: schema, canonical digest, atomic write, and loading with clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "c3bench.result/1"
+STATUSES = ("running", "completed", "budget-stopped", "interrupted")
+REQUIRED = ("schema", "name", "status", "config", "config_hash", "rounds", "totals", "environment", "digest")
+# Fields that legitimately differ between two runs of the same config on the same machine.
+VOLATILE = ("created", "updated", "wall_s", "sim_time_s")
+
+CONVENTIONS = {
+    "bytes": "c3bench: bytes as sent with the declared encoding (dense float32 = numel*4; sparse = "
+             "values + the cheaper of a bitmap or int32 indices); labels included.",
+    "paper_bytes": "AdaSplit authors: non-zero elements * 4 bytes, no index cost, labels not counted.",
+    "flops": "c3bench: forward + backward FLOPs from torch.utils.flop_counter (2 per multiply-add).",
+    "fwd_macs": "AdaSplit authors' 'FLOPS': forward multiply-accumulates only, as fvcore counts them.",
+}
+
+
+class ResultError(ValueError):
+    """A result file that cannot be used; the message names the file and the problem."""
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def compute_digest(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "digest"}
+    return "sha256:" + hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def config_hash(config: dict[str, Any], include_seed: bool = False) -> str:
+    """Hash of a run's configuration; without the seed it names the group that seeds repeat."""
+    body = {k: v for k, v in config.items() if include_seed or k != "seed"}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()[:16]
+
+
+def seal(record: dict[str, Any]) -> dict[str, Any]:
+    record = dict(record)
+    record["digest"] = compute_digest(record)
+    return record
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(text, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """Seal (add the digest) and write atomically; returns the sealed record."""
+    sealed = seal(record)
+    write_atomic(path, json.dumps(sealed, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    return sealed
+
+
+def validate_record(record: Any, source: str) -> dict[str, Any]:
+    """Check shape, schema and digest; raise ResultError naming ``source`` on any problem."""
+    if not isinstance(record, dict):
+        raise ResultError(f"{source}: not a c3bench result (top level is not a JSON object).")
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        raise ResultError(f"{source}: not a c3bench result; missing field(s): {', '.join(missing)}.")
+    if record["schema"] != SCHEMA:
+        raise ResultError(f"{source}: unsupported schema {record['schema']!r} (this c3bench reads {SCHEMA}).")
+    if record["status"] not in STATUSES:
+        raise ResultError(f"{source}: unknown status {record['status']!r}.")
+    if not isinstance(record["rounds"], list) or not isinstance(record["totals"], dict):
+        raise ResultError(f"{source}: 'rounds' must be a list and 'totals' an object.")
+    expected = compute_digest(record)
+    if record["digest"] != expected:
+        raise ResultError(
+            f"{source}: digest mismatch: the file was changed after c3bench wrote it "
+            f"(stored {str(record['digest'])[:20]}..., content gives {expected[:20]}...). Re-run to regenerate it."
+        )
+    return record
+
+
+def load_record(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ResultError(f"{path}: no such file.")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ResultError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except UnicodeDecodeError:
+        raise ResultError(f"{path}: not a text file.") from None
+    return validate_record(record, str(path))
+
+
+def strip_volatile(obj: Any) -> Any:
+    """The record without timestamps and wall times, for reproducibility comparisons."""
+    if isinstance(obj, dict):
+        return {k: strip_volatile(v) for k, v in obj.items() if k not in VOLATILE and k != "digest"}
+    if isinstance(obj, list):
+        return [strip_volatile(v) for v in obj]
+    return obj
