@@ -317,6 +317,11 @@ def show(
                   f"total {t['total_fwd_macs'] / 1e12:.4f} T)")
 
 
+from c3bench.commands import register_all  # noqa: E402
+
+register_all(app)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
