@@ -14,7 +14,10 @@ class ConfigError(ValueError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' Did you mean X?' when a close match exists, else ''."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    if not close:  # 'lr_rate' -> 'lr': one name contained in the other
+        close = sorted((o for o in options if o and (o in word or word in o)), key=len, reverse=True)[:1]
     return f" Did you mean '{close[0]}'?" if close else ""
 
 

@@ -1,0 +1,84 @@
+"""The command line as a user meets it: exit codes, messages on stderr, data on stdout."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from typer.testing import CliRunner
+
+from c3bench.cli import app
+
+cli = CliRunner()
+TINY = ["--set", "num_clients=2", "--set", "train_per_client=64", "--set", "test_per_client=32"]
+
+
+def _run(tmp_path, *extra):
+    return cli.invoke(app, ["run", "-m", "fedavg", "-p", "synthetic", "--rounds", "2", "-q", "-o", str(tmp_path), *TINY, *extra])
+
+
+def test_run_then_score_show_in_every_format(tmp_path):
+    result = _run(tmp_path, "--seed", "0")
+    assert result.exit_code == 0, result.output
+    assert _run(tmp_path, "--seed", "1").exit_code == 0
+    files = sorted(str(p) for p in tmp_path.glob("*.json"))
+    assert len(files) == 2
+
+    as_json = cli.invoke(app, ["score", *files, "--format", "json"])
+    assert as_json.exit_code == 0
+    (block,) = json.loads(as_json.stdout)
+    (row,) = block["rows"]  # two seeds, one group
+    assert row["seeds"] == 2 and row["method"] == "fedavg" and 0 <= row["c3"] <= 1
+
+    rows = list(csv.DictReader(io.StringIO(cli.invoke(app, ["score", *files, "-f", "csv", "-T", "4"]).stdout)))
+    assert rows[0]["temperature"] == "4.0" and float(rows[0]["c3"]) < row["c3"]  # lower T, lower score
+
+    md = cli.invoke(app, ["score", *files, "-f", "markdown", "--bmax", "1", "--cmax", "1"]).stdout
+    assert "| fedavg |" in md and "Bmax 1 GB" in md
+
+    shown = cli.invoke(app, ["show", files[0]])
+    assert shown.exit_code == 0 and "per round" in shown.stdout and "completed" in shown.stdout
+
+
+def test_list_shows_hyperparameters_with_types_defaults_and_help():
+    result = cli.invoke(app, ["list", "methods", "--json"])
+    entries = {e["name"]: e for e in json.loads(result.stdout)}
+    lr = next(h for h in entries["fedavg"]["hyperparameters"] if h["name"] == "lr")
+    assert lr["type"] == "float" and lr["default"] == 3.3e-4 and lr["help"]
+    text = cli.invoke(app, ["list", "protocols"]).stdout
+    assert "synthetic" in text and "num_clients" in text
+
+
+def test_unknown_names_exit_2_with_suggestions_and_no_result(tmp_path):
+    r = cli.invoke(app, ["run", "-m", "fedavgg", "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "Did you mean 'fedavg'" in r.stderr
+    r = cli.invoke(app, ["run", "-m", "fedavg", "--set", "lrr=1", "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "'lr'" in r.stderr
+    r = cli.invoke(app, ["run", "-m", "fedavg", "--set", "lr", "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "key=value" in r.stderr
+    r = cli.invoke(app, ["run", "-m", "fedavg", "--budget-bandwidth", "3 parsecs", "-o", str(tmp_path)])
+    assert r.exit_code == 2 and "3GB" in r.stderr
+    assert not tmp_path.exists() or not list(tmp_path.glob("*.json"))
+
+
+def test_score_refuses_malformed_and_tampered_files_naming_them(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    r = cli.invoke(app, ["score", str(bad)])
+    assert r.exit_code == 2 and "bad.json" in r.stderr and "malformed JSON" in r.stderr
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"hello": 1}))
+    r = cli.invoke(app, ["score", str(other)])
+    assert r.exit_code == 2 and "missing field" in r.stderr
+    r = cli.invoke(app, ["score", str(tmp_path / "nope.json")])
+    assert r.exit_code == 2 and "no such file" in r.stderr
+
+
+def test_budget_flag_marks_the_run_budget_stopped(tmp_path):
+    r = _run(tmp_path, "--budget-bandwidth", "300kB")
+    assert r.exit_code == 0
+    (path,) = tmp_path.glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "budget-stopped" and record["config"]["budgets"]["bandwidth_bytes"] == 3e5
+    assert record["totals"]["bytes_total"] <= 3e5
