@@ -7,7 +7,16 @@ import thop  # noqa: I001
 import torch
 from torch import nn
 
-from c3bench.accounting import SERVER, BudgetExceeded, Budgets, Channel, Encoding, FlopMeter, Ledger, tensor_bytes
+from c3bench.accounting import (
+    SERVER,
+    BudgetExceeded,
+    Budgets,
+    Channel,
+    Encoding,
+    FlopMeter,
+    Ledger,
+    tensor_bytes,
+)
 from c3bench.accounting.flops import forward_cost, train_step_cost
 from c3bench.models import lenet, simple_cnn
 from tests.helpers import run_tiny
