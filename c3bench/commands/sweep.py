@@ -1,0 +1,157 @@
+"""`c3bench sweep`: a grid of runs over methods, hyperparameters and seeds, resumable, optionally parallel."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+
+class Executor(str, Enum):
+    serial = "serial"
+    process = "process"
+    ray = "ray"
+
+
+def register(app: typer.Typer) -> None:
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.table import Table
+
+    from c3bench.accounting import Budgets
+    from c3bench.cli import err, out, user_errors
+    from c3bench.hparams import parse_assignments
+    from c3bench.units import parse_bytes, parse_flops
+
+    class SweepProgress:
+        """One overall progress display on stderr: rounds done out of all rounds the sweep must run."""
+
+        def __init__(self, sweep_plan, quiet: bool):
+            self.quiet = quiet
+            self.total_runs = len(sweep_plan.todo)
+            self.ended = 0
+            self.running: dict[str, str] = {}
+            self.progress = None
+            if quiet or not sweep_plan.todo:
+                return
+            self.progress = Progress(
+                SpinnerColumn(), TextColumn("[bold]sweep[/] runs {task.fields[runs]}"), BarColumn(),
+                TaskProgressColumn(), TextColumn("rounds {task.completed:.0f}/{task.total:.0f}"),
+                TimeElapsedColumn(), TextColumn("{task.fields[now]}"), console=err,
+            )
+            self.task = self.progress.add_task("sweep", total=sweep_plan.rounds_todo, runs=self._runs(), now="")
+            self.progress.start()
+
+        def _runs(self) -> str:
+            return f"{self.ended}/{self.total_runs}"
+
+        def _refresh(self, **kwargs) -> None:
+            now = ", ".join(list(self.running.values())[:3]) + (" ..." if len(self.running) > 3 else "")
+            self.progress.update(self.task, runs=self._runs(), now=f"[dim]{now}[/]", **kwargs)
+
+        def on_run_start(self, job, start_round: int) -> None:
+            if self.progress is not None:
+                self.running[job.name] = job.label
+                self._refresh()
+
+        def on_round(self, job, round_number: int, accuracy: float) -> None:
+            if self.progress is not None:
+                self._refresh(advance=1)
+
+        def on_run_end(self, job, outcome) -> None:
+            self.ended += 1
+            self.running.pop(job.name, None)
+            if outcome.status == "failed":
+                err.print(f"[red]failed[/] {job.label}: {outcome.error}", highlight=False)
+            elif not self.quiet and self.progress is not None:
+                acc = "-" if outcome.accuracy is None else f"{outcome.accuracy:.2f}%"
+                self.progress.console.print(f"[green]{outcome.status}[/] {job.label}: accuracy {acc}", highlight=False)
+            if self.progress is not None:
+                self._refresh()
+
+        def stop(self) -> None:
+            if self.progress is not None:
+                self.progress.stop()
+
+    @app.command()
+    @user_errors
+    def sweep(
+        methods: str = typer.Option(..., "--methods", "-m", help="Comma-separated method names, e.g. fedavg,adasplit."),
+        protocol: str = typer.Option("synthetic", "--protocol", "-p", help="Protocol name."),
+        seeds: str = typer.Option("0", "--seeds", "-s", help="Seeds: a range 0-2, a list 0,3,5, or both 0-2,7."),
+        grid: list[str] = typer.Option([], "--grid", "-g", help="key=v1,v2,... (repeatable). A key applies to the "
+                                       "methods that declare it; the others run once without it."),
+        set_: list[str] = typer.Option([], "--set", help="Fixed override key=value for every run that declares the key (repeatable)."),
+        rounds: int | None = typer.Option(None, "--rounds", "-r", help="Rounds per run (default: the protocol's)."),
+        backbone: str | None = typer.Option(None, help="Backbone; default: the protocol's."),
+        budget_bandwidth: str | None = typer.Option(None, help="Bandwidth budget per run, e.g. 3GB."),
+        budget_compute: str | None = typer.Option(None, help="Client-compute budget per run, e.g. 5TFLOP."),
+        data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
+        out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records (also where finished runs are looked up)."),
+        jobs: int = typer.Option(1, "--jobs", "-j", help="Runs at once: local worker processes, or Ray CPUs for a local Ray instance."),
+        executor: Executor | None = typer.Option(None, help="serial, process or ray (default: serial for -j 1, else process)."),
+        ray_address: str | None = typer.Option(None, help="Join this Ray cluster (e.g. ray://head:10001 or auto) instead of starting a local one."),
+        device: str = typer.Option("cpu", help="torch device for every run."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Show what would run or be skipped, then stop."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    ) -> None:
+        """Run every METHOD x grid point x seed; skip finished ones; resume after an interruption.
+
+        Example: c3bench sweep -m fedavg,fedprox -p synthetic --seeds 0-2 --grid lr=0.001,0.003 -j 2
+
+        Prints the result files on stdout (pipe them to `c3bench score`).
+        """
+        from c3bench.sweep import expand, parse_grid, parse_seeds, plan, run_sweep
+
+        chosen = (executor.value if executor else ("serial" if jobs == 1 else "process"))
+        budgets = Budgets(
+            bandwidth_bytes=parse_bytes(budget_bandwidth) if budget_bandwidth else None,
+            client_flops=parse_flops(budget_compute) if budget_compute else None,
+        )
+        runs = expand([m.strip() for m in methods.split(",") if m.strip()], protocol, parse_seeds(seeds),
+                      parse_grid(grid), parse_assignments(set_), rounds, budgets, backbone,
+                      str(data_root) if data_root else None, device)
+        sweep_plan = plan(runs, out_dir)
+        for note in sweep_plan.notes:
+            err.print(f"[yellow]note:[/] {note}", highlight=False)
+        resuming = sum(j.resume for j in sweep_plan.todo)
+        err.print(f"sweep: {len(runs)} runs, {len(sweep_plan.done)} already done, {len(sweep_plan.todo)} to run"
+                  + (f" ({resuming} resumed from checkpoints)" if resuming else "")
+                  + (f", executor {chosen}" + (f" x{jobs}" if chosen != "serial" else "") if sweep_plan.todo else ""))
+        if dry_run:
+            table = Table(show_edge=False)
+            for col in ("run", "method", "varied", "seed", "action"):
+                table.add_column(col)
+            done_names = set(sweep_plan.done)
+            for run in runs:
+                job = next((j for j in sweep_plan.todo if j.name == run.name), None)
+                action = ("skip (done)" if run.name in done_names else
+                          f"resume at round {job.start_round + 1}" if job and job.resume else "run")
+                shown = ",".join(f"{k}={v}" for k, v in sorted(sweep_plan.varied[run.name].items()))
+                table.add_row(run.name, run.spec.method, shown or "-", str(run.spec.seed), action)
+            out.print(table)
+            return
+        display = SweepProgress(sweep_plan, quiet)
+        try:
+            report = run_sweep(sweep_plan, out_dir, chosen, jobs, ray_address, display)
+        finally:
+            display.stop()
+        for run in runs:
+            path = sweep_plan.done.get(run.name) or (out_dir / f"{run.name}.json")
+            if path.exists():
+                print(path)
+        if report.interrupted:
+            err.print("[yellow]sweep interrupted[/]: finished runs are kept; run the same command again to resume.")
+            raise typer.Exit(130)
+        finished = sum(o.status in ("completed", "budget-stopped") for o in report.outcomes)
+        err.print(f"sweep done: {finished} run, {len(report.skipped)} skipped (already done), "
+                  f"{len(report.failed)} failed -> {out_dir}")
+        if report.failed:
+            raise typer.Exit(1)
