@@ -105,6 +105,9 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run with the same options."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing result of the same name."),
     device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
+    devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time: presets "
+                                       "(raspberry-pi-4*2,laptop; one name = all clients), random[:SEED], or a "
+                                       ".json/.toml fleet file. Default: the protocol's, else every client a phone."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the final record as JSON on stdout."),
 ) -> None:
@@ -120,7 +123,7 @@ def run(
     )
     spec = RunSpec(method=method, protocol=protocol, overrides=parse_assignments(set_), rounds=rounds, seed=seed,
                    budgets=budgets, backbone=backbone, data_root=str(data_root) if data_root else None,
-                   device=device, name=name)
+                   device=device, name=name, devices=devices)
     resolved = resolve(spec)
     runner = Runner(resolved, out_dir, callbacks=_RunProgress(quiet))
     try:

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 
 from c3bench import registry
-from c3bench.accounting import BudgetExceeded, Budgets, Channel, FlopMeter, Ledger
+from c3bench.accounting import BudgetExceeded, Budgets, Channel, FlopMeter, Ledger, simtime
+from c3bench.accounting.devices import normalize_spec
 from c3bench.data.batches import to_float
 from c3bench.environment import environment
 from c3bench.federation import Federation
@@ -43,6 +44,7 @@ class RunSpec:
     data_root: str | None = None
     device: str = "cpu"
     name: str | None = None
+    devices: str | None = None  # fleet for simulated time: presets, random[:SEED] or a .json/.toml file
 
 
 @dataclass
@@ -106,6 +108,8 @@ def resolve(spec: RunSpec) -> ResolvedRun:
         "seed": spec.seed,
         "budgets": spec.budgets.as_dict(),
     }
+    if spec.devices:  # only when given, so configs (and their hashes) without a fleet are unchanged
+        config["devices"] = normalize_spec(spec.devices)
     name = spec.name or f"{method_cls.name}_{protocol_cls.name}_s{spec.seed}_{config_hash(config, True)[:8]}"
     return ResolvedRun(spec, method_cls, protocol_cls, method_params, protocol_params, rounds, backbone, config, name)
 
@@ -164,6 +168,7 @@ class Runner:
         if federation is None:
             data_root = Path(spec.data_root) if spec.data_root else None
             federation = run.protocol_cls().build(run.protocol_params, spec.seed, data_root)
+        self.fleet = simtime.fleet_for_run(federation, run.config.get("devices"), spec.seed)
         ledger = Ledger(federation.num_clients, budgets=spec.budgets)
         torch.manual_seed(spec.seed)
         ctx = RunContext(
@@ -182,6 +187,7 @@ class Runner:
             "config": self.run.config,
             "config_hash": config_hash(self.run.config),
             "method_info": {"schedule": method.schedule, **method.describe()},
+            "simulation": {"schedule": simtime.get_schedule(method.schedule).name, **self.fleet.as_dict()},
             "data": {"digest": federation.digest(), "clients": federation.summary()},
             "conventions": CONVENTIONS,
             "environment": environment(),
@@ -268,6 +274,7 @@ class Runner:
                     "cumulative": ctx.ledger.finished.as_dict(),
                     "per_client": [c.as_dict() for c in per_client],
                     "wall_s": time.perf_counter() - began,
+                    "sim_time_s": simtime.simulate_round(method, per_client, self.fleet),
                     "extra": extra,
                 }
                 record["rounds"].append(entry)
@@ -297,7 +304,8 @@ def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     if not rounds:
         return {"rounds_completed": 0, "accuracy": None, "accuracy_per_client": [], "wall_s": 0.0,
                 "bytes_total": 0, "paper_bytes_total": 0, "client_flops": 0, "server_flops": 0,
-                "total_flops": 0, "client_fwd_macs": 0, "server_fwd_macs": 0, "total_fwd_macs": 0}
+                "total_flops": 0, "client_fwd_macs": 0, "server_fwd_macs": 0, "total_fwd_macs": 0,
+                "sim_time_s": 0.0}
     last = rounds[-1]
     cum = dict(last["cumulative"])
     return {
@@ -305,6 +313,7 @@ def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "accuracy": last["accuracy"]["mean"],
         "accuracy_per_client": last["accuracy"]["per_client"],
         "wall_s": sum(r["wall_s"] for r in rounds),
+        "sim_time_s": sum(r["sim_time_s"] for r in rounds) if all("sim_time_s" in r for r in rounds) else None,
         **cum,
         "total_flops": cum["client_flops"] + cum["server_flops"],
         "total_fwd_macs": cum["client_fwd_macs"] + cum["server_fwd_macs"],

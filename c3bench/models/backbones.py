@@ -9,6 +9,7 @@ from torch import nn
 
 from c3bench.hparams import ConfigError, did_you_mean
 from c3bench.models.lrn import FastLocalResponseNorm
+from c3bench.models.resnet import resnet18, resnet50
 
 
 def lenet(num_classes: int, in_channels: int = 3, image_size: int = 32) -> nn.Sequential:
@@ -48,6 +49,7 @@ def simple_cnn(num_classes: int, in_channels: int = 3, image_size: int = 32) -> 
 
 
 BACKBONES: dict[str, Callable[..., nn.Sequential]] = {"lenet": lenet, "simple-cnn": simple_cnn}
+BACKBONES.update(resnet18=resnet18, resnet50=resnet50)
 
 
 def build_backbone(name: str, num_classes: int, in_channels: int = 3, image_size: int = 32) -> nn.Sequential:
