@@ -55,15 +55,17 @@ class ScoreRow:
 
 
 def key_params(record: dict[str, Any]) -> str:
-    """The hyperparameters that differ from the method's defaults, as ``k=v`` text."""
+    """The method's key hyperparameters plus any that differ from its defaults, as ``k=v`` text."""
     from c3bench import registry  # local import: scoring otherwise needs no method code
 
     params = record["config"].get("method_params", {})
     try:
-        defaults = registry.space(registry.get_method(record["config"]["method"])).defaults()
-    except Exception:  # an unknown (third-party) method: show its key-looking params
-        defaults = {}
-    shown = {k: v for k, v in params.items() if k not in defaults or defaults[k] != v}
+        declared = registry.get_method(record["config"]["method"]).hparams
+    except Exception:  # an unknown (third-party) method: show everything
+        declared = ()
+    defaults = {p.name: p.default for p in declared}
+    keys = {p.name for p in declared if p.key}
+    shown = {k: v for k, v in params.items() if k in keys or k not in defaults or defaults[k] != v}
     return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(shown.items()))
 
 

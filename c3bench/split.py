@@ -26,7 +26,7 @@ from c3bench.method import RunContext
 
 SPLIT_HPARAMS: tuple[HParam, ...] = (
     HParam("cut", int, 0, "client part = the first CUT blocks of the backbone; 0 = choose from mu", low=0),
-    HParam("mu", float, 0.2, "client's share of forward compute, used when cut=0", low=0.0, high=1.0, key=True),
+    HParam("mu", float, 0.2, "client's share of forward compute, used when cut=0", low=0.0, high=1.0),
     HParam("lr", float, 1e-3, "Adam learning rate (client and server)", low=0.0),
     HParam("batch_size", int, 32, "batch size", low=1),
     HParam("weight_decay", float, 1e-5, "Adam weight decay (the AdaSplit authors' code used 1e-5)", low=0.0),
