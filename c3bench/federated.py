@@ -4,13 +4,20 @@ A round: sample clients; for each, send the global model down the channel, train
 result up; then average, weighted by the clients' data sizes. Variants override small hooks:
 
 * ``extra_down`` / ``extra_up``: payloads sent with the model (SCAFFOLD's control variates),
+* ``start_local`` / ``finish_local``: client-side work before and after the local loop,
 * ``local_penalty``: a term added to the local loss (FedProx's proximal term),
-* ``before_step``: a change to the gradients before the optimiser step (SCAFFOLD's correction),
-* ``aggregate``: how the uploads become the next global model (FedNova's normalised averaging).
+* ``before_step`` / ``after_step``: changes to the gradients before, or to the weights after, the
+  optimiser step (SCAFFOLD's correction is applied after it, outside the optimiser's state),
+* ``server_models``: what the server averages in place of the uploaded models (FedNova rescales
+  each client's update by its normalised step count),
+* ``after_aggregate``: further server-side updates (SCAFFOLD's server control variate).
+
+The aggregation weights are always the clients' data sizes, normalised over the sampled clients.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +31,7 @@ from c3bench.method import Method
 
 FL_HPARAMS: tuple[HParam, ...] = (
     HParam("sample_fraction", float, 1.0, "fraction of clients sampled each round", low=1e-9, high=1.0),
-    HParam("local_epochs", int, 1, "local epochs per round", low=1, key=True),
+    HParam("local_epochs", int, 1, "local epochs per round", low=1),
     HParam("optimizer", str, "adam", "local optimiser", choices=("adam", "sgd")),
     HParam("lr", float, 3.3e-4, "local learning rate", low=0.0),
     HParam("momentum", float, 0.9, "SGD momentum (ignored by Adam)", low=0.0, high=1.0),
@@ -59,6 +66,9 @@ class FederatedMethod(Method):
     """FedAvg's skeleton; FedProx, SCAFFOLD and FedNova override hooks only."""
 
     hparams = FL_HPARAMS
+
+    # attributes that only live within one client visit; left out of checkpoints
+    transient: tuple[str, ...] = ("_progress_base",)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -115,6 +125,7 @@ class FederatedMethod(Method):
                     loss.backward()
                 self.before_step(client, model)
                 opt.step()
+                self.after_step(client, model)
                 steps += 1
                 ctx.ledger.charge_samples(client, int(y.shape[0]))
                 k, of = self._progress_base
@@ -123,13 +134,21 @@ class FederatedMethod(Method):
         return LocalResult(client, state, data.num_train, steps, self.finish_local(client, model, steps))
 
     def aggregate(self, results: list[LocalResult]) -> None:
-        """Weighted average of the uploaded models, weights proportional to data size."""
-        total = sum(r.num_samples for r in results)
+        """Weighted average of what the server holds per client, weights proportional to data size."""
+        weights = self.aggregation_weights(results)
+        models = self.server_models(results, weights)
         averaged = {
-            name: sum(r.state[name] * (r.num_samples / total) for r in results)
-            for name in results[0].state
+            name: sum(m[name] * w for m, w in zip(models, weights, strict=True))
+            for name in models[0]
         }
         self.global_model.load_state_dict(averaged)
+        self.after_aggregate(results, weights)
+
+    @staticmethod
+    def aggregation_weights(results: list[LocalResult]) -> list[float]:
+        """p_i = n_i / sum of n_j over the sampled clients."""
+        total = sum(r.num_samples for r in results)
+        return [r.num_samples / total for r in results]
 
     # ---------------------------------------------------------------- hooks (FedAvg: no-ops)
     def extra_down(self, client: int) -> dict[str, Any]:
@@ -147,8 +166,19 @@ class FederatedMethod(Method):
     def before_step(self, client: int, model: torch.nn.Module) -> None:
         """Called after backward, before the optimiser step."""
 
+    def after_step(self, client: int, model: torch.nn.Module) -> None:
+        """Called after the optimiser step."""
+
     def finish_local(self, client: int, model: torch.nn.Module, steps: int) -> dict[str, Any]:
+        """Client-side work after the local loop; returns facts kept in ``LocalResult.extra``."""
         return {}
+
+    def server_models(self, results: list[LocalResult], weights: list[float]) -> list[dict[str, torch.Tensor]]:
+        """The per-client models the server averages: by default the uploaded ones."""
+        return [r.state for r in results]
+
+    def after_aggregate(self, results: list[LocalResult], weights: list[float]) -> None:
+        """Called once the new global model is in place."""
 
     # ---------------------------------------------------------------- evaluation
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
@@ -156,6 +186,5 @@ class FederatedMethod(Method):
         return self.global_model(x)
 
     def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state.pop("_progress_base", None)
-        return state
+        skip = {"ctx", *self.transient}
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in skip})
