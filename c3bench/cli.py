@@ -91,7 +91,10 @@ class _RunProgress:
 @user_errors
 def run(
     method: str = typer.Option(..., "--method", "-m", help="Method name; see `c3bench list methods`."),
-    protocol: str = typer.Option("synthetic", "--protocol", "-p", help="Protocol name; see `c3bench list protocols`."),
+    protocol: str | None = typer.Option(None, "--protocol", "-p", help="Protocol name; see `c3bench list protocols` "
+                                        "(default: the config's, else synthetic)."),
+    config: str | None = typer.Option(None, "--config", "-c", help="Named configuration, see `c3bench configs`; "
+                                      "--rounds, --backbone and --set override it."),
     rounds: int | None = typer.Option(None, "--rounds", "-r", help="Rounds to train (default: the protocol's)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Seed for data splits, initialisation and batching."),
     set_: list[str] = typer.Option([], "--set", help="Override a hyperparameter: --set lr=0.01 (repeatable). "
@@ -114,6 +117,8 @@ def run(
     """Train one METHOD on one PROTOCOL and write results/<name>.json.
 
     Example: c3bench run -m fedavg -p synthetic --rounds 3 --set lr=0.001 --budget-bandwidth 50MB
+
+    Published settings in one option: c3bench run --config niid-bench-cifar10-dir0.5 -m fedprox
     """
     from c3bench.runner import Runner, RunSpec, resolve
 
@@ -121,7 +126,8 @@ def run(
         bandwidth_bytes=parse_bytes(budget_bandwidth) if budget_bandwidth else None,
         client_flops=parse_flops(budget_compute) if budget_compute else None,
     )
-    spec = RunSpec(method=method, protocol=protocol, overrides=parse_assignments(set_), rounds=rounds, seed=seed,
+    spec = RunSpec(method=method, protocol=protocol or (None if config else "synthetic"), config=config,
+                   overrides=parse_assignments(set_), rounds=rounds, seed=seed,
                    budgets=budgets, backbone=backbone, data_root=str(data_root) if data_root else None,
                    device=device, name=name, devices=devices)
     resolved = resolve(spec)

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from c3bench import registry
+from c3bench import configs, registry
 from c3bench.accounting import BudgetExceeded, Budgets, Channel, FlopMeter, Ledger, simtime
 from c3bench.accounting.devices import normalize_spec
 from c3bench.data.batches import to_float
@@ -35,7 +35,7 @@ class RunSpec:
     """What the user asked for, before validation. ``overrides`` come from ``--set key=value``."""
 
     method: str
-    protocol: str
+    protocol: str | None  # None only with ``config``, which then names it
     overrides: dict[str, Any] = field(default_factory=dict)
     rounds: int | None = None
     seed: int = 0
@@ -44,6 +44,7 @@ class RunSpec:
     data_root: str | None = None
     device: str = "cpu"
     name: str | None = None
+    config: str | None = None  # a named configuration (c3bench.configs); the fields above override it
     devices: str | None = None  # fleet for simulated time: presets, random[:SEED] or a .json/.toml file
 
 
@@ -64,6 +65,8 @@ class ResolvedRun:
 
 def resolve(spec: RunSpec) -> ResolvedRun:
     """Validate a spec; raise ConfigError (exit code 2 in the CLI) before any work starts."""
+    if spec.config is not None:
+        spec = configs.get_config(spec.config).apply(spec)
     method_cls = registry.get_method(spec.method)
     protocol_cls = registry.get_protocol(spec.protocol)
     method_space, protocol_space = registry.space(method_cls), registry.space(protocol_cls)
