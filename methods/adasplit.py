@@ -38,6 +38,7 @@ LAMBDA_BY_PROTOCOL = {"mixed-noniid": 1e-3, "mixed-cifar": 1e-5}
 class AdaSplit(Method):
     name = "adasplit"
     description = "AdaSplit: local contrastive client loss, UCB-selected clients, per-client sparse server masks."
+    schedule = "async-local"  # clients never wait for the server (no gradient comes back)
     hparams = (
         *SPLIT_HPARAMS,
         HParam("kappa", float, 0.6, "share of rounds in the local phase (no communication)", low=0.0, high=1.0, key=True),
