@@ -111,6 +111,8 @@ def run(
     devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time: presets "
                                        "(raspberry-pi-4*2,laptop; one name = all clients), random[:SEED], or a "
                                        ".json/.toml fleet file. Default: the protocol's, else every client a phone."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's). "
+                                       "Use 1 per run when several runs share the cores."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the final record as JSON on stdout."),
 ) -> None:
@@ -122,6 +124,9 @@ def run(
     """
     from c3bench.runner import Runner, RunSpec, resolve
 
+    if threads is not None:
+        import torch
+        torch.set_num_threads(threads)
     budgets = Budgets(
         bandwidth_bytes=parse_bytes(budget_bandwidth) if budget_bandwidth else None,
         client_flops=parse_flops(budget_compute) if budget_compute else None,
