@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from c3bench.accounting import SERVER
-from c3bench.accounting.devices import DEFAULT_SERVER, Fleet, default_fleet, server_preset
+from c3bench.accounting.devices import Fleet, default_fleet
 from c3bench.data.batches import batch_indices, make_batch
 from c3bench.method import Method
 from c3bench.planner import SplitPlanner, profile_model
@@ -37,10 +37,9 @@ from c3bench.split import SPLIT_HPARAMS, adam, set_round_lr, split_step, weighte
 
 
 def run_fleet(federation) -> Fleet:
-    """The fleet the runner attached to the federation (or the documented default)."""
-    fleet = default_fleet(federation.num_clients, [c.device for c in federation.clients])
-    server = federation.notes.get("server_profile") or server_preset(DEFAULT_SERVER)
-    return Fleet(fleet.devices, server, fleet.source)
+    """The fleet the runner attached to the federation (else the protocol's devices or the default)."""
+    fleet = federation.notes.get("fleet")
+    return fleet if fleet is not None else default_fleet(federation.num_clients, [c.device for c in federation.clients])
 
 
 @register_method

@@ -121,3 +121,22 @@ def test_a_new_schedule_can_be_registered():
             round_time([c], _fleet(1), "no-such-schedule")
     finally:
         SCHEDULES.pop("test-client-only")
+
+
+def test_protocol_devices_are_used_and_a_devices_option_overrides_them_for_that_run_only(tmp_path):
+    from c3bench.accounting.devices import DEVICE_PRESETS
+
+    run = resolve(tiny_spec(rounds=1))
+    federation = run.protocol_cls().build(run.protocol_params, 0)
+    for client, name in zip(federation.clients, ("laptop", "raspberry-pi-4"), strict=True):
+        client.device = DEVICE_PRESETS[name]
+    first = Runner(run, tmp_path / "a", federation=federation).execute()
+    assert first["simulation"]["source"] == "protocol"
+    assert [d["name"] for d in first["simulation"]["devices"]] == ["laptop", "raspberry-pi-4"]
+    spec = tiny_spec(rounds=1)
+    spec.devices = "jetson-nano"
+    second = Runner(resolve(spec), tmp_path / "b", federation=federation).execute()
+    assert [d["name"] for d in second["simulation"]["devices"]] == ["jetson-nano"] * 2
+    assert second["rounds"][0]["sim_time_s"] != first["rounds"][0]["sim_time_s"]
+    third = Runner(run, tmp_path / "c", federation=federation).execute()
+    assert third["simulation"] == first["simulation"]

@@ -207,9 +207,9 @@ def fleet_for_run(federation: Any, devices_config: Any, seed: int) -> Fleet:
     """The fleet a run simulates: ``--devices`` (recorded in the config) first, then the devices the
     protocol put on its clients, then the documented default (``devices.DEFAULT_DEVICE``).
 
-    The chosen profiles are written onto ``federation.clients[i].device`` and the server into
-    ``federation.notes["server_profile"]``, so a method that plans with them (EdgeSplit) sees the
-    same fleet as the simulation.
+    The fleet is put in ``federation.notes["fleet"]`` (replaced by every run; the clients' own
+    ``device`` fields are left as the protocol set them), so a method that plans with it
+    (EdgeSplit) sees the same fleet as the simulation.
     """
     from c3bench.accounting.devices import default_fleet, parse_fleet
 
@@ -218,9 +218,7 @@ def fleet_for_run(federation: Any, devices_config: Any, seed: int) -> Fleet:
         fleet = parse_fleet(devices_config, n, seed)
     else:
         fleet = default_fleet(n, [c.device for c in federation.clients])
-    for client, device in zip(federation.clients, fleet.devices, strict=True):
-        client.device = device
-    federation.notes["server_profile"] = fleet.server
+    federation.notes["fleet"] = fleet
     return fleet
 
 
