@@ -30,7 +30,7 @@ def cnn():
 def test_block_profile_adds_up_to_the_whole_model_on_real_tensors(r18):
     model = build_backbone("resnet18", 10, image_size=32)
     assert r18.blocks == tuple(name for name, _ in model.named_children()) and list(r18.cuts) == list(range(1, 10))
-    whole = train_step_cost(model, (2, 3, 32, 32))
+    whole = train_step_cost(model, (2, 3, 32, 32))  # batch 2 against the profile's batch-1 figures
     assert 2 * sum(r18.forward_flops) == whole.forward_flops
     assert 2 * sum(r18.backward_flops) == whole.backward_flops
     x = torch.zeros(1, 3, 32, 32)
@@ -98,7 +98,7 @@ def test_planner_is_no_worse_than_every_uniform_split_by_brute_force(cnn, case):
     fleet = Fleet(fleet.devices, ServerProfile("s", 5e12, server_mbps * MBIT), "test")
     samples = [300, 500, 400][: len(names)]
     planner = SplitPlanner(cnn, fleet, samples, 25)
-    grid = _grid(len(names), 500 if len(names) == 2 else 60)
+    grid = _grid(len(names), 500 if len(names) == 2 else 40)
     plan = planner.solve()
     for c in planner.candidates:
         best_on_grid = min(planner.makespan([c] * len(names), s) for s in grid)
