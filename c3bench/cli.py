@@ -19,7 +19,7 @@ from c3bench import registry
 from c3bench.accounting import Budgets
 from c3bench.hparams import ConfigError, parse_assignments
 from c3bench.results import ResultError, load_record
-from c3bench.units import human_bytes, human_flops, parse_bytes, parse_flops
+from c3bench.units import human_bytes, human_duration, human_flops, parse_bytes, parse_flops
 
 app = typer.Typer(
     name="c3bench",
@@ -30,7 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()  # data
+# Data. Piped output is not wrapped at rich's default 80 columns, so tables stay one row per line.
+out = Console() if sys.stdout.isatty() else Console(width=200)
 err = Console(stderr=True)  # messages, progress
 
 
@@ -250,12 +251,14 @@ def score(
 
 
 def _print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
-    headers = ["method", "params", "protocol", "seeds", "accuracy", "GB", "client TFLOPs", "total TFLOPs", "C3"]
+    headers = ["method", "params", "protocol", "seeds", "accuracy", "GB", "client TFLOPs", "total TFLOPs",
+               "sim. time", "C3"]
 
     def cells(r: dict[str, Any]) -> list[str]:
         return [r["method"], r["params"] or "-", r["protocol"], str(r["seeds"]),
                 f"{r['accuracy_mean']:.2f} ± {r['accuracy_std']:.2f}", f"{r['bandwidth_gb']:.3f}",
-                f"{r['client_tflops']:.4f}", f"{r['total_tflops']:.4f}", _fmt(r["c3"], ".3f")]
+                f"{r['client_tflops']:.4f}", f"{r['total_tflops']:.4f}", human_duration(r["sim_time_s"]),
+                _fmt(r["c3"], ".3f")]
 
     if fmt is Format.json:
         out.print_json(json.dumps(payload))
@@ -264,12 +267,12 @@ def _print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
         import csv
         writer = csv.writer(sys.stdout)
         writer.writerow(["method", "params", "protocol", "seeds", "accuracy_mean", "accuracy_std", "bandwidth_gb",
-                         "client_tflops", "total_tflops", "c3", "bmax_gb", "cmax_tflops", "temperature", "convention"])
+                         "client_tflops", "total_tflops", "sim_time_s", "c3", "bmax_gb", "cmax_tflops", "temperature", "convention"])
         for block in payload:
             b = block["budgets"]
             for r in block["rows"]:
                 writer.writerow([r["method"], r["params"], r["protocol"], r["seeds"], r["accuracy_mean"], r["accuracy_std"],
-                                 r["bandwidth_gb"], r["client_tflops"], r["total_tflops"], r["c3"], b["bmax_gb"],
+                                 r["bandwidth_gb"], r["client_tflops"], r["total_tflops"], r["sim_time_s"], r["c3"], b["bmax_gb"],
                                  b["cmax_tflops"], b["temperature"], block["convention"]])
         return
     for block in payload:
