@@ -38,6 +38,7 @@ PREFERRED_KEYS = ("kappa", "eta", "mu", "beta")  # the paper's trade-off knobs, 
 SYMBOLS = {"kappa": "κ", "eta": "η", "mu": "μ", "beta": "β", "lambda": "λ", "gamma": "γ", "lam": "λ"}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*", "h", "p")
 PANELS = (("bandwidth", ("bandwidth", "GB")), ("compute", ("client compute", "TFLOPs")))
+LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
 CONVENTION_NOTE = {
     "c3bench": "bytes as sent; forward+backward FLOPs",
     "paper": "AdaSplit authors' convention: non-zeros×4 bytes; forward MACs",
@@ -130,19 +131,29 @@ def _flatten(config: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _distinguishing_labels(points: list[ConfigPoint]) -> None:
-    """Label each configuration by its method plus the settings that differ among that method's
-    configurations on the same protocol (short legends; the score table lists every setting)."""
-    groups: dict[tuple[str, str], list[ConfigPoint]] = {}
-    for p in points:
-        groups.setdefault((p.protocol, p.method), []).append(p)
+def distinguishing_settings(records: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """config_hash -> the settings (``k=v,...``) that differ among the configurations of the same
+    method and protocol: short labels computed from the records alone."""
+    configs: dict[str, dict[str, Any]] = {r["config_hash"]: r["config"] for r in records}
+    groups: dict[tuple[str, str], list[str]] = {}
+    for chash, cfg in configs.items():
+        groups.setdefault((cfg["protocol"], cfg["method"]), []).append(chash)
+    out: dict[str, str] = {}
     for members in groups.values():
-        flats = [_flatten(p.config) for p in members]
-        names = sorted({k for f in flats for k in f})
-        differing = [k for k in names if len({canonical_json(f.get(k)) for f in flats}) > 1]
-        for p, flat in zip(members, flats, strict=True):
-            shown = ",".join(f"{k}={_short(flat.get(k))}" for k in differing)
-            p.label = p.method + (f" {shown}" if shown else "")
+        flats = {h: _flatten(configs[h]) for h in members}
+        names = sorted({k for f in flats.values() for k in f})
+        differing = [k for k in names if len({canonical_json(f.get(k)) for f in flats.values()}) > 1]
+        for h, flat in flats.items():
+            out[h] = ",".join(f"{k}={_short(flat.get(k))}" for k in differing)
+    return out
+
+
+def _distinguishing_labels(points: list[ConfigPoint]) -> None:
+    """Label each configuration by its method plus its distinguishing settings (short legends)."""
+    settings = distinguishing_settings([{"config_hash": p.config_hash, "config": p.config} for p in points])
+    for p in points:
+        shown = settings[p.config_hash]
+        p.label = p.method + (f" {shown}" if shown else "")
 
 
 def _without(config: dict[str, Any], key: str) -> str:
@@ -244,14 +255,15 @@ def _place_labels(ax: Axes, items: list[tuple[float, float, str, str]], fig: Fig
         for dx, dy in offsets:
             ha = "left" if dx > 0 else "right"
             t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7.5,
-                            color=color, ha=ha, va="bottom")
+                            color=color, ha=ha, va="bottom", zorder=5, bbox=LABEL_BOX)
             box = t.get_window_extent(renderer)
             if not any(box.overlaps(b) for b in taken):
                 taken.append(box)
                 break
             t.remove()
         else:  # no free spot: keep the first position rather than lose the value
-            t = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=7.5, color=color)
+            t = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=7.5, color=color,
+                            zorder=5, bbox=LABEL_BOX)
             taken.append(t.get_window_extent(renderer))
 
 

@@ -108,9 +108,15 @@ def register(app: typer.Typer) -> None:
 
         Prints the result files on stdout (pipe them to `c3bench score`).
         """
-        from c3bench.sweep import expand, parse_grid, parse_seeds, plan, run_sweep
+        from rich.markup import escape
+
+        from c3bench.sweep import RAY_HINT, expand, parse_grid, parse_seeds, plan, ray_available, run_sweep
 
         chosen = (executor.value if executor else ("serial" if jobs == 1 else "process"))
+        if chosen == "ray" and not ray_available():
+            err.print(f"[bold red]error:[/] --executor ray needs Ray, which is not installed. Install it with: "
+                      f"{escape(RAY_HINT)}", soft_wrap=True)
+            raise typer.Exit(2)
         budgets = Budgets(
             bandwidth_bytes=parse_bytes(budget_bandwidth) if budget_bandwidth else None,
             client_flops=parse_flops(budget_compute) if budget_compute else None,
