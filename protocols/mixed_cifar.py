@@ -47,7 +47,7 @@ class MixedCifar(Protocol):
     def build(self, params: dict[str, Any], seed: int, data_root: Path | None) -> Federation:
         data = load_dataset("cifar10", data_root)
         pool = data.pooled()
-        clients, pairs = [], []
+        clients, pairs, indices = [], [], []
         for i in range(NUM_CLIENTS):
             pair = (2 * i, 2 * i + 1)
             idx = select_classes(pool, pair)
@@ -57,9 +57,11 @@ class MixedCifar(Protocol):
             clients.append(make_client(pool, train, test, data.normalization, f"client{i}:{names}",
                                        label_map=label_map))
             pairs.append(list(pair))
+            indices.append({"train": train, "test": test})
         return Federation(
             clients=clients, num_classes=2 if params["relabel"] else data.num_classes, augment=True,
             notes={"dataset": "cifar10", "source": data.source, "client_classes": pairs,
-                   "class_names": [[data.classes[c] for c in p] for p in pairs]},
+                   "class_names": [[data.classes[c] for c in p] for p in pairs],
+                   "indices": indices},  # into CIFAR-10 train+test pooled (train first), per client
         )
 

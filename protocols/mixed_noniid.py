@@ -77,5 +77,6 @@ class MixedNonIID(Protocol):
             clients.append(make_client(pool, train, test, data.normalization, f"client{i}:{dataset}",
                                        val_idx=val, label_map={c: j for j, c in enumerate(labels)}))
             notes.append({"dataset": dataset, "classes": list(class_names), "labels": labels,
-                          "splits": [s for s in ("train", "test") if s in data.splits]})
+                          "splits": [s for s in ("train", "test") if s in data.splits],
+                          "indices": {"train": train, "test": test, "val": val}})  # into the pooled dataset
         return Federation(clients=clients, num_classes=5, augment=False, notes={"tasks": notes})

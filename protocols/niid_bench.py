@@ -94,7 +94,7 @@ class NiidBench(Protocol):
             parts = P.dirichlet(train.y, n, params["alpha"], seed)
         augment = {"on": True, "off": False}.get(params["augment"], data.name in AUGMENTED)
         notes = {"dataset": data.name, "partition": params["partition"], "test": params["test"],
-                 "test_size": len(test), "held_out": "test" not in data.splits}
+                 "test_size": len(test), "held_out": "test" not in data.splits, "train_parts": parts}
         if params["test"] == "global":
             return federation_from_parts(train, parts, norm, data.num_classes, global_test=test, augment=augment,
                                          notes=notes)

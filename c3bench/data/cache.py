@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -92,7 +93,10 @@ def source_digest(path: Path, cache_dir: Path | None) -> str:
     if signature in memo:
         return memo[signature]
     digest = _content_digest(files)
-    if cache_dir is not None:
+    # A file changed within the timestamp granularity of its last stat could change again unseen
+    # (the "racy" case git knows too): such a digest is used but not memoised.
+    newest = max(full.stat().st_mtime_ns for _, full in files)
+    if cache_dir is not None and time.time_ns() - newest > 2_000_000_000:
         memo = _read_memo(cache_dir)  # re-read: another process may have added entries meanwhile
         memo[signature] = digest
         try:

@@ -114,7 +114,10 @@ class Dataset:
         parts = [self.splits[n] for n in names]
         if len(parts) == 1:
             return parts[0]
-        return Split(torch.cat([p.x for p in parts]), torch.cat([p.y for p in parts]))
+        y = torch.cat([p.y for p in parts])
+        if all(p.x.stride(1) == 0 for p in parts):  # grayscale views: join the one stored channel
+            return Split(torch.cat([p.x[:, :1] for p in parts]).expand(-1, 3, -1, -1), y)
+        return Split(torch.cat([p.x for p in parts]), y)
 
 
 # ---------------------------------------------------------------- layouts
@@ -424,18 +427,19 @@ def load_dataset(name: str, data_root: str | Path | None = None, *, download: bo
     return _load_found(name, layout, found, spec.normalization, data_root)
 
 
-def image_stats(x: torch.Tensor, batch: int = 8192) -> Normalization:
-    """Per-channel mean and (population) std of uint8 images [N,C,H,W] scaled to [0, 1]."""
-    total = torch.zeros(x.shape[1], dtype=torch.float64)
-    squares = torch.zeros_like(total)
-    for start in range(0, x.shape[0], batch):
-        chunk = x[start:start + batch].to(torch.float64) / 255.0
-        total += chunk.sum(dim=(0, 2, 3))
-        squares += (chunk * chunk).sum(dim=(0, 2, 3))
-    count = x.shape[0] * x.shape[2] * x.shape[3]
-    mean = total / count
-    std = (squares / count - mean * mean).clamp_min(1e-12).sqrt()
-    return Normalization(tuple(round(float(m), 4) for m in mean), tuple(round(float(s), 4) for s in std))
+def image_stats(x: torch.Tensor) -> Normalization:
+    """Per-channel mean and (population) std of uint8 images [N,C,H,W] scaled to [0, 1], exact,
+    from each channel's 256-bin histogram."""
+    values = torch.arange(256, dtype=torch.float64) / 255.0
+    means, stds = [], []
+    for c in range(x.shape[1]):
+        counts = torch.bincount(x[:, c].reshape(-1), minlength=256).to(torch.float64)
+        total = counts.sum()
+        mean = (counts * values).sum() / total
+        var = (counts * values * values).sum() / total - mean * mean
+        means.append(round(float(mean), 4))
+        stds.append(round(float(var.clamp_min(0.0).sqrt()), 4))
+    return Normalization(tuple(means), tuple(stds))
 
 
 def load_image_folder(path: str | Path, name: str | None = None, normalization: Normalization | None = None) -> Dataset:

@@ -1,0 +1,144 @@
+"""Data-root resolution and the tensor cache: where it goes, when it is reused, what invalidates it."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from c3bench.data import cache
+from c3bench.data.datasets import load_dataset
+from c3bench.data.root import (
+    CACHE_FOLDER,
+    is_writable,
+    resolve_data_root,
+    search_roots,
+    tensor_cache_dir,
+    user_cache_dir,
+)
+from tests.conftest import require_data
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _tiny_mnist(root: Path, seed: int = 0, n: int = 40) -> None:
+    """A small MNIST in the canonical IDX format and torchvision's layout."""
+    rng = np.random.default_rng(seed)
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, count in (("train", n), ("t10k", n // 4)):
+        (raw / f"{prefix}-images-idx3-ubyte.gz").write_bytes(
+            gzip.compress(_idx(rng.integers(0, 256, (count, 28, 28)))))
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(_idx(rng.integers(0, 10, count)))
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch) -> Path:
+    """No env overrides; the per-user cache dir points into tmp_path."""
+    for name in ("C3BENCH_DATA", "C3BENCH_CACHE", "C3BENCH_MIRROR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
+def test_root_resolution_order(isolated, monkeypatch):
+    assert resolve_data_root() == isolated / "xdg" / "c3bench"
+    monkeypatch.setenv("C3BENCH_DATA", str(isolated / "env"))
+    assert resolve_data_root() == isolated / "env"
+    assert resolve_data_root(isolated / "flag") == isolated / "flag"
+    assert search_roots(isolated / "flag") == [isolated / "flag", user_cache_dir()]
+
+
+def test_a_writable_root_keeps_its_cache_and_a_second_load_reuses_it(isolated):
+    root = isolated / "data"
+    _tiny_mnist(root)
+    first = load_dataset("mnist", root)
+    assert not first.cache_hit and (root / CACHE_FOLDER).is_dir()
+    again = load_dataset("mnist", root)
+    assert again.cache_hit
+    assert torch.equal(first.splits["train"].x, again.splits["train"].x)
+    assert first.splits["train"].x.shape == (40, 3, 32, 32)
+    leftovers = [p.name for p in (root / CACHE_FOLDER).iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_a_read_only_root_is_never_written_to(isolated):
+    root = isolated / "readonly"
+    _tiny_mnist(root)
+    before = sorted(str(p) for p in root.rglob("*"))
+    for folder in (root, root / "MNIST", root / "MNIST" / "raw"):
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    try:
+        assert not is_writable(root)
+        data = load_dataset("mnist", root)
+        assert len(data.splits["train"]) == 40
+        assert sorted(str(p) for p in root.rglob("*")) == before
+        assert tensor_cache_dir(root) == user_cache_dir() / "tensors"
+        assert list((user_cache_dir() / "tensors").glob("mnist-*.pt"))
+        assert load_dataset("mnist", root).cache_hit
+    finally:
+        for folder in (root, root / "MNIST", root / "MNIST" / "raw"):
+            os.chmod(folder, 0o755)
+
+
+def test_the_shared_data_folder_is_treated_as_read_only(isolated):
+    shared = require_data()
+    if is_writable(shared):
+        pytest.skip(f"{shared} is writable here")
+    assert not str(tensor_cache_dir(shared)).startswith(str(shared))
+
+
+def test_changed_source_files_give_a_new_entry(isolated):
+    root = isolated / "data"
+    _tiny_mnist(root, seed=0)
+    old = load_dataset("mnist", root)
+    _tiny_mnist(root, seed=1)  # same names and sizes, other content
+    new = load_dataset("mnist", root)
+    assert not new.cache_hit
+    assert not torch.equal(old.splits["train"].x, new.splits["train"].x)
+    assert len(list((root / CACHE_FOLDER).glob("mnist-*.pt"))) == 2
+
+
+def test_a_damaged_entry_is_rebuilt_not_trusted(isolated):
+    root = isolated / "data"
+    _tiny_mnist(root)
+    good = load_dataset("mnist", root)
+    (entry,) = (root / CACHE_FOLDER).glob("mnist-*.pt")
+    entry.write_bytes(entry.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unreadable cache entry"):
+        again = load_dataset("mnist", root)
+    assert not again.cache_hit and torch.equal(again.splits["test"].x, good.splits["test"].x)
+    assert load_dataset("mnist", root).cache_hit  # and the rebuilt entry is good again
+
+
+def test_cache_env_var_wins(isolated, monkeypatch):
+    monkeypatch.setenv("C3BENCH_CACHE", str(isolated / "mycache"))
+    root = isolated / "data"
+    _tiny_mnist(root)
+    load_dataset("mnist", root)
+    assert list((isolated / "mycache").glob("mnist-*.pt")) and not (root / CACHE_FOLDER).exists()
+
+
+def test_content_digest_is_memoised_by_signature(isolated):
+    folder = isolated / "src"
+    folder.mkdir()
+    data = folder / "a.bin"
+    data.write_bytes(b"abc")
+    memo_dir = isolated / "memo"
+    memo_dir.mkdir()
+    first = cache.source_digest(folder, memo_dir)
+    assert not (memo_dir / "digests.json").exists()  # just written: too fresh to trust its timestamp
+    os.utime(data, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    assert cache.source_digest(folder, memo_dir) == first and (memo_dir / "digests.json").is_file()
+    data.write_bytes(b"abd")
+    os.utime(data, ns=(1_000_000_001_000_000_000, 1_000_000_001_000_000_000))
+    assert cache.source_digest(folder, memo_dir) != first

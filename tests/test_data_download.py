@@ -1,0 +1,192 @@
+"""Downloads against a local HTTP server serving the real files, and the missing-data error."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from c3bench.cli import app
+from c3bench.data.datasets import DATASETS, load_dataset
+from c3bench.data.download import ChecksumError, DownloadError, RemoteFile, fetch
+from c3bench.hparams import ConfigError
+from tests.conftest import require_data
+
+LABELS = "MNIST/raw/t10k-labels-idx1-ubyte.gz"
+LABELS_MD5 = "ec29112dd5afa0611ce80d1b7f02629c"
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder, honours ``Range: bytes=N-``, and can drop the first full response halfway."""
+
+    truncate_first: set[str]
+    seen: list[tuple[str, str | None]]
+
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = Path(self.translate_path(self.path))
+        self.seen.append((self.path, self.headers.get("Range")))
+        if not path.is_file():
+            self.send_error(404)
+            return
+        data = path.read_bytes()
+        start = 0
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[6:-1])
+            if start >= len(data):
+                self.send_error(416)
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.path in self.truncate_first and not rng:
+            self.truncate_first.discard(self.path)
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Path, _Handler]]:
+    """A server on 127.0.0.1 over a folder holding copies of real files (and a corrupted one)."""
+    shared = require_data("MNIST/raw")
+    root = tmp_path / "served"
+    shutil.copytree(shared / "MNIST", root / "MNIST")
+    corrupt = root / "corrupt" / LABELS
+    corrupt.parent.mkdir(parents=True)
+    data = bytearray((shared / LABELS).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    corrupt.write_bytes(bytes(data))
+    handler = type("Handler", (_Handler,), {"truncate_first": set(), "seen": []})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", root, handler
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_real_file_is_downloaded_and_verified(server, tmp_path):
+    url, _, _ = server
+    dest = tmp_path / "data"
+    path = fetch(RemoteFile(LABELS, (f"{url}/{LABELS}",), md5=LABELS_MD5), dest, progress=False)
+    assert path == dest / LABELS
+    assert hashlib.md5(path.read_bytes()).hexdigest() == LABELS_MD5
+    assert _leftovers(dest) == ["t10k-labels-idx1-ubyte.gz"]  # no .part left behind
+
+
+def test_a_corrupted_file_is_rejected_and_not_kept(server, tmp_path):
+    url, _, _ = server
+    dest = tmp_path / "data"
+    remote = RemoteFile(LABELS, (f"{url}/corrupt/{LABELS}",), md5=LABELS_MD5)
+    with pytest.raises(ChecksumError, match="md5"):
+        fetch(remote, dest, progress=False)
+    assert _leftovers(dest) == []  # neither the file nor its .part
+    # the next source in the list is tried after a bad one
+    good = RemoteFile(LABELS, (f"{url}/corrupt/{LABELS}", f"{url}/{LABELS}"), md5=LABELS_MD5)
+    assert fetch(good, dest, progress=False).is_file()
+
+
+def test_an_interrupted_download_is_not_valid_and_resumes_with_range(server, tmp_path):
+    url, _, handler = server
+    name = "MNIST/raw/t10k-images-idx3-ubyte.gz"
+    handler.truncate_first.add(f"/{name}")
+    dest = tmp_path / "data"
+    remote = RemoteFile(name, (f"{url}/{name}",), md5="9fb629c4189551a2d022fa330f9573f3")
+    with pytest.raises(DownloadError, match="dropped"):
+        fetch(remote, dest, progress=False)
+    assert not (dest / name).exists()  # a half-written file never gets the final name
+    part = dest / (name + ".part")
+    partial_size = part.stat().st_size
+    assert 0 < partial_size < 1_648_877
+    load_error = None
+    try:
+        load_dataset("mnist", dest, download=False)
+    except ConfigError as exc:
+        load_error = str(exc)
+    assert load_error is not None and "t10k-images-idx3-ubyte" in load_error
+    fetch(remote, dest, progress=False)
+    assert hashlib.md5((dest / name).read_bytes()).hexdigest() == remote.md5
+    ranges = [r for p, r in handler.seen if p == f"/{name}"]
+    assert ranges == [None, f"bytes={partial_size}-"]  # the second request resumed, not restarted
+    assert not part.exists()
+
+
+def test_load_dataset_downloads_missing_files_from_a_mirror(server, tmp_path, monkeypatch):
+    url, _, _ = server
+    monkeypatch.setenv("C3BENCH_MIRROR", url)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("C3BENCH_CACHE", raising=False)
+    monkeypatch.delenv("C3BENCH_OFFLINE", raising=False)
+    root = tmp_path / "fresh"
+    data = load_dataset("mnist", root, progress=False)
+    assert len(data.splits["train"]) == 60_000 and len(data.splits["test"]) == 10_000
+    for remote in DATASETS["mnist"].remote:
+        assert hashlib.md5((root / remote.path).read_bytes()).hexdigest() == remote.md5
+    assert (root / ".c3bench-cache").is_dir()  # a writable data root keeps its own tensor cache
+
+
+def test_fetch_reports_an_unreachable_source(tmp_path):
+    remote = RemoteFile("x.bin", ("http://127.0.0.1:9/x.bin",), size=10)
+    with pytest.raises(DownloadError, match="cannot connect"):
+        fetch(remote, tmp_path, progress=False, timeout=5)
+    assert _leftovers(tmp_path) == []
+
+
+def test_missing_dataset_gives_one_message_with_files_paths_and_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = tmp_path / "empty"
+    root.mkdir()
+    with pytest.raises(ConfigError) as info:
+        load_dataset("cifar10", root)
+    message = str(info.value)
+    for expected in ("cifar-10-batches-py", "data_batch_1", "CIFAR-10-images/train.tar", str(root),
+                     str(tmp_path / "xdg" / "c3bench"), "--data-root", "C3BENCH_DATA", "C3BENCH_OFFLINE",
+                     "cifar-10-python.tar.gz"):
+        assert expected in message, expected
+
+
+def test_a_partial_dataset_names_exactly_the_missing_files(tmp_path, monkeypatch):
+    shared = require_data("MNIST/raw")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        shutil.copy(shared / "MNIST" / "raw" / name, raw / name)
+    with pytest.raises(ConfigError) as info:
+        load_dataset("mnist", tmp_path / "root", download=False)
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte" in message and "t10k-labels-idx1-ubyte" in message
+    assert "missing there: MNIST/raw/train" not in message
+
+
+def test_cli_run_without_data_exits_2_with_the_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    result = CliRunner().invoke(app, ["run", "-m", "fedavg", "-p", "mixed-cifar", "--rounds", "1", "-q",
+                                      "--data-root", str(tmp_path / "nothing"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "cifar10" in result.output and "--data-root" in result.output
