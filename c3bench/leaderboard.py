@@ -391,6 +391,7 @@ def _fmt(value: float | None, spec: str) -> str:
 
 HEADERS = ("rank", "method", "settings", "rounds", "seeds", "C3", "accuracy (%)", "GB", "client TFLOPs",
            "total TFLOPs", "sim. time (s)", "status", "entries")
+NUMERIC = {"rank", "rounds", "seeds", "C3", "GB", "client TFLOPs", "total TFLOPs", "sim. time (s)"}
 
 
 def _row_cells(rank: int, row: ScoreRow, board: Board, records: dict[str, dict[str, Any]],
@@ -428,23 +429,25 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         "(every setting is in the entry files).",
         f"- Ranked by C3. Configurations with fewer than {board.min_seeds} seeds are provisional.",
         "",
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "|".join("---:" if h in ("rank", "rounds", "seeds", "C3", "GB", "client TFLOPs", "total TFLOPs",
-                                         "sim. time (s)") else "---" for h in HEADERS) + "|",
     ]
-    settings = distinguishing_settings([r for _, r in records])
-    for rank, row in enumerate(rows, 1):
-        lines.append("| " + " | ".join(_row_cells(rank, row, board, by_source, settings)) + " |")
-    if not rows:
-        lines.append("| " + " | ".join(["-"] * len(HEADERS)) + " |")
+    if rows:
+        settings = distinguishing_settings([r for _, r in records])
+        lines += [
+            "| " + " | ".join(HEADERS) + " |",
+            "|" + "|".join("---:" if h in NUMERIC else "---" for h in HEADERS) + "|",
+            *("| " + " | ".join(_row_cells(rank, row, board, by_source, settings)) + " |"
+              for rank, row in enumerate(rows, 1)),
+            "",
+            f"{len(records)} entr{'y' if len(records) == 1 else 'ies'} in {len(rows)} configuration"
+            f"{'' if len(rows) == 1 else 's'}. Accuracy: mean ± std over seeds of the per-client mean test "
+            "accuracy after the last round. Simulated time: total over rounds, from the run's device fleet.",
+            "",
+            f"![Accuracy against bandwidth and client compute]({FIGURE})",
+            "",
+        ]
+    else:
+        lines += ["No entries yet.", ""]
     lines += [
-        "",
-        f"{len(records)} entr{'y' if len(records) == 1 else 'ies'} in {len(rows)} configuration"
-        f"{'' if len(rows) == 1 else 's'}. Accuracy: mean ± std over seeds, of the per-client mean test "
-        "accuracy after the last round. Simulated time: total over rounds from the run's device fleet.",
-        "",
-        f"![Accuracy against bandwidth and client compute]({FIGURE})" if rows else "",
-        "",
         "## Submit and verify",
         "",
         "```",

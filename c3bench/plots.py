@@ -319,7 +319,7 @@ def _draw_panel(ax: Axes, panel: str, series: list[Series], iso: tuple[list[floa
     ax.grid(True, which="minor", alpha=0.08)
     low = min(p.accuracy - p.accuracy_std for p in everything)
     high = max(p.accuracy + p.accuracy_std for p in everything)
-    ax.set_ylim(max(0.0, low - 5), min(100.0, high + 5))
+    ax.set_ylim(max(0.0, low - 5), min(102.0, high + 5))  # a little above 100 so top markers stay whole
     if iso is not None:
         _draw_iso(ax, panel, *iso)
     return labels
