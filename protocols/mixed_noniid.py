@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from c3bench.data.clients import make_client, select_classes
-from c3bench.data.datasets import load_dataset
+from c3bench.data.datasets import load_dataset, require_datasets
 from c3bench.data.partition import split_fractions
 from c3bench.federation import Federation
 from c3bench.protocol import Protocol
@@ -67,6 +67,7 @@ class MixedNonIID(Protocol):
     hparams = ()
 
     def build(self, params: dict[str, Any], seed: int, data_root: Path | None) -> Federation:
+        require_datasets([dataset for dataset, _ in TASKS], data_root)  # one message for all that are missing
         clients, notes = [], []
         for i, (dataset, class_names) in enumerate(TASKS):
             data = load_dataset(dataset, data_root)

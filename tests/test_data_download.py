@@ -88,10 +88,12 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if p.is_file())
 
 
-def test_a_real_file_is_downloaded_and_verified(server, tmp_path):
+def test_a_real_file_is_downloaded_and_verified(server, tmp_path, capfd):
     url, _, _ = server
     dest = tmp_path / "data"
-    path = fetch(RemoteFile(LABELS, (f"{url}/{LABELS}",), md5=LABELS_MD5), dest, progress=False)
+    path = fetch(RemoteFile(LABELS, (f"{url}/{LABELS}",), md5=LABELS_MD5), dest, progress=True)
+    captured = capfd.readouterr()
+    assert "t10k-labels-idx1-ubyte.gz" in captured.err and captured.out == ""  # the bar goes to stderr
     assert path == dest / LABELS
     assert hashlib.md5(path.read_bytes()).hexdigest() == LABELS_MD5
     assert _leftovers(dest) == ["t10k-labels-idx1-ubyte.gz"]  # no .part left behind
@@ -190,3 +192,15 @@ def test_cli_run_without_data_exits_2_with_the_message(tmp_path, monkeypatch):
                                       "--data-root", str(tmp_path / "nothing"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "cifar10" in result.output and "--data-root" in result.output
+
+
+def test_a_protocol_needing_several_missing_datasets_names_them_all_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    from c3bench.registry import get_protocol
+
+    with pytest.raises(ConfigError) as info:
+        get_protocol("mixed-noniid")().build({}, 0, tmp_path / "nothing")
+    message = str(info.value)
+    for name in ("cifar100", "cifar10", "fashion-mnist", "mnist", "notmnist"):
+        assert f"dataset '{name}'" in message

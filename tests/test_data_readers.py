@@ -258,3 +258,12 @@ def test_mixed_sizes_and_modes_become_one_rgb_array(tmp_path):
     (big / "a").mkdir(parents=True)
     (big / "a" / "1.png").write_bytes(_png(np.zeros((64, 64, 3), np.uint8)))
     assert readers.read_class_images(big).images.shape == (1, 32, 32, 3)
+
+
+def test_a_damaged_dataset_file_gives_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "CIFAR-10-images"
+    folder.mkdir()
+    (folder / "train.tar").write_bytes(b"this is not a tar archive" * 40)
+    with pytest.raises(ConfigError, match="could not be read"):
+        load_dataset("cifar10", tmp_path, download=False)

@@ -41,6 +41,8 @@ with ``train``/``test`` sub-folders or tars when present.
 
 from __future__ import annotations
 
+import pickle
+import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,7 +322,7 @@ def _load_found(name: str, layout: Layout, found: dict[str, Path], norm: Normali
     def build() -> dict:
         try:
             return _entry(layout.read(found), source)
-        except (ValueError, OSError, KeyError, EOFError) as exc:
+        except (ValueError, OSError, KeyError, EOFError, pickle.UnpicklingError, tarfile.TarError) as exc:
             raise ConfigError(f"dataset '{name}' at {source} could not be read: {exc}") from None
 
     entry, hit = cache.load_or_build(cache_dir, name, key, build)
@@ -368,7 +370,9 @@ def _missing_message(spec: DatasetSpec, roots: Sequence[Path], attempt: str) -> 
     lines.append("It needs one of these layouts inside a data folder:")
     for layout in spec.layouts:
         missing = layout.missing(roots[0])
-        lines.append(f"  - {layout.description}" + (f"\n      missing there: {'; '.join(missing)}" if missing else ""))
+        partial = 0 < len(missing) < len(layout.required)  # some files there: name the others
+        note = f"\n      missing there: {'; '.join(missing)}" if partial else ""
+        lines.append(f"  - {layout.description}{note}")
     if spec.extract is not None:
         lines.append(f"  - {spec.extract[0]} (the archive; extracted on first use)")
     lines.append("Searched: " + ", ".join(str(r) for r in roots))
@@ -398,6 +402,42 @@ def _download(spec: DatasetSpec, data_root, progress: bool) -> str | None:
     return None
 
 
+def _available(spec: DatasetSpec, data_root, download: bool, progress: bool) -> tuple[Layout, dict[str, Path]] | str:
+    """Find the dataset, downloading it if needed: (layout, files), or the error message."""
+    roots = search_roots(data_root)
+    located = _locate(spec, roots)
+    if located is None and _unpack_archives(spec, roots, data_root):
+        located = _locate(spec, roots)
+    if located is not None:
+        return located
+    if not download or offline():
+        urls = ", ".join(u for r in spec.remote for u in source_urls(r)[:1])
+        attempt = f"Downloads are off ({'download=False' if not download else 'C3BENCH_OFFLINE=1'}); source: {urls}."
+    else:
+        failure = _download(spec, data_root, progress)
+        if failure is None:
+            _unpack_archives(spec, roots, data_root)
+            located = _locate(spec, roots)
+            if located is not None:
+                return located
+            failure = "Downloaded, but the expected files are still missing."
+        attempt = failure
+    return _missing_message(spec, roots, attempt)
+
+
+def require_datasets(names: Sequence[str], data_root: str | Path | None = None, *, download: bool = True,
+                     progress: bool = True) -> None:
+    """Make sure every named dataset is available (downloading what is missing); otherwise raise
+    one ConfigError covering all the missing ones."""
+    problems = []
+    for name in names:
+        found = _available(get_spec(name), data_root, download, progress)
+        if isinstance(found, str):
+            problems.append(found)
+    if problems:
+        raise ConfigError("\n\n".join(problems))
+
+
 def load_dataset(name: str, data_root: str | Path | None = None, *, download: bool = True,
                  progress: bool = True) -> Dataset:
     """Load a named dataset as uint8 tensors [N,3,32,32], downloading it first when missing.
@@ -406,25 +446,11 @@ def load_dataset(name: str, data_root: str | Path | None = None, *, download: bo
     dataset is neither present nor downloadable.
     """
     spec = get_spec(name)
-    roots = search_roots(data_root)
-    located = _locate(spec, roots)
-    if located is None and _unpack_archives(spec, roots, data_root):
-        located = _locate(spec, roots)
-    if located is None:
-        if not download or offline():
-            urls = ", ".join(u for r in spec.remote for u in source_urls(r)[:1])
-            attempt = f"Downloads are off ({'download=False' if not download else 'C3BENCH_OFFLINE=1'}); source: {urls}."
-        else:
-            failure = _download(spec, data_root, progress)
-            if failure is None:
-                _unpack_archives(spec, roots, data_root)
-                located = _locate(spec, roots)
-                failure = None if located is not None else "Downloaded, but the expected files are still missing."
-            attempt = failure or ""
-        if located is None:
-            raise ConfigError(_missing_message(spec, roots, attempt))
-    layout, found = located
-    return _load_found(name, layout, found, spec.normalization, data_root)
+    found = _available(spec, data_root, download, progress)
+    if isinstance(found, str):
+        raise ConfigError(found)
+    layout, files = found
+    return _load_found(name, layout, files, spec.normalization, data_root)
 
 
 def image_stats(x: torch.Tensor) -> Normalization:
