@@ -204,3 +204,21 @@ def test_a_protocol_needing_several_missing_datasets_names_them_all_at_once(tmp_
     message = str(info.value)
     for name in ("cifar100", "cifar10", "fashion-mnist", "mnist", "notmnist"):
         assert f"dataset '{name}'" in message
+
+
+def test_load_dataset_rejects_a_wrong_archive_from_a_mirror_and_keeps_nothing(server, tmp_path, monkeypatch):
+    url, served, _ = server
+    (served / "cifar-10-python.tar.gz").write_bytes(b"\x1f\x8b" + b"not the real archive" * 100)
+    monkeypatch.setenv("C3BENCH_MIRROR", url)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("C3BENCH_OFFLINE", raising=False)
+    root = tmp_path / "fresh"
+    remote = DATASETS["cifar10"].remote[0]
+    # only the mirror is tried here: the canonical source is swapped for an unreachable local port
+    spec = DATASETS["cifar10"]
+    monkeypatch.setitem(DATASETS, "cifar10", type(spec)(**{**spec.__dict__, "remote": (
+        RemoteFile(remote.path, ("http://127.0.0.1:9/cifar-10-python.tar.gz",), md5=remote.md5, size=remote.size),)}))
+    with pytest.raises(ConfigError) as info:
+        load_dataset("cifar10", root, progress=False)
+    assert "rejected" in str(info.value) and "size" in str(info.value)
+    assert not [p for p in root.rglob("*") if p.is_file()]

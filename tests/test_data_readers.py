@@ -267,3 +267,49 @@ def test_a_damaged_dataset_file_gives_a_clear_error(tmp_path, monkeypatch):
     (folder / "train.tar").write_bytes(b"this is not a tar archive" * 40)
     with pytest.raises(ConfigError, match="could not be read"):
         load_dataset("cifar10", tmp_path, download=False)
+
+
+def test_a_cifar_archive_is_extracted_safely_on_first_use(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    rng = np.random.default_rng(4)
+    staging = tmp_path / "staging" / "cifar-10-batches-py"
+    staging.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        _dump(staging / name, _cifar_batch(rng, 3, 10, b"labels"))
+    _dump(staging / "batches.meta", {b"label_names": [f"c{i}".encode() for i in range(10)]})
+    root = tmp_path / "root"
+    root.mkdir()
+    evil = tmp_path / "staging" / "evil.txt"
+    evil.write_text("outside")
+    with tarfile.open(root / "cifar-10-python.tar.gz", "w:gz") as tf:
+        tf.add(staging, arcname="cifar-10-batches-py")
+        tf.add(evil, arcname="../evil.txt")  # a hostile member must not land outside the target
+    data = load_dataset("cifar10", root)
+    assert len(data.splits["train"]) == 15 and (root / "cifar-10-batches-py" / "test_batch").is_file()
+    assert not (tmp_path / "evil.txt").exists()
+    assert not [p for p in root.iterdir() if p.name.startswith(".extract-")]
+
+
+def test_extracted_notmnist_folders_are_read_with_fixed_letter_labels(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    rng = np.random.default_rng(5)
+    for letter in ("B", "D"):
+        (tmp_path / "notMNIST_small" / letter).mkdir(parents=True)
+        for i in range(3):
+            (tmp_path / "notMNIST_small" / letter / f"f{i}.png").write_bytes(
+                _png(rng.integers(0, 256, (28, 28), dtype=np.uint8)))
+    (tmp_path / "notMNIST_small" / "D" / "zero.png").write_bytes(b"")
+    data = load_dataset("notmnist", tmp_path, download=False)
+    train = data.splits["train"]
+    assert train.y.tolist() == [1, 1, 1, 3, 3, 3] and data.num_classes == 10
+    assert data.skipped == ("D/zero.png",) and train.x.shape == (6, 3, 32, 32)
+
+
+def test_a_single_folder_of_class_folders_with_its_own_classes_txt(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    _make_folder(tmp_path / "pets", np.random.default_rng(6))
+    (tmp_path / "pets" / "classes.txt").write_text("zebra\nant\n")
+    data = load_image_folder(tmp_path / "pets")
+    assert set(data.splits) == {"train"} and data.classes == ("zebra", "ant")
+    assert data.splits["train"].y.tolist() == [0, 0, 0, 1, 1, 1]

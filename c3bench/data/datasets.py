@@ -261,7 +261,8 @@ DATASETS: dict[str, DatasetSpec] = {
         (_notmnist_layout("notMNIST_small/notMNIST_small.tar (a tar of A..J/<file>.png)",
                           "notMNIST_small/notMNIST_small.tar"),
          _notmnist_layout("notMNIST_small.tar.gz (the original archive)", "notMNIST_small.tar.gz"),
-         _notmnist_layout("notMNIST_small/A..J/ folders of PNGs", "notMNIST_small/A")),
+         # checked last: the folder also exists when it only holds the tar
+         _notmnist_layout("notMNIST_small/A..J/ folders of PNGs (the extracted archive)", "notMNIST_small")),
         # No md5 is published for this archive; its size is, and the reader checks the content.
         (RemoteFile("notMNIST_small.tar.gz", ("http://yaroslavvb.com/upload/notMNIST/notMNIST_small.tar.gz",
                                               "https://commondatastorage.googleapis.com/books1000/notMNIST_small.tar.gz"),
@@ -471,22 +472,25 @@ def image_stats(x: torch.Tensor) -> Normalization:
 def load_image_folder(path: str | Path, name: str | None = None, normalization: Normalization | None = None) -> Dataset:
     """Users' own images: a folder or tar of ``<class>/<file>``, or one with ``train``/``test`` parts.
 
-    Label numbers follow ``classes.txt`` beside the images when present, else sorted folder names.
+    Label numbers follow ``classes.txt`` (in the folder, or beside a tar) when present, else sorted
+    folder names.
     Without ``normalization``, the train split's own per-channel statistics are used.
     """
     path = Path(path).expanduser()
     if not path.exists():
         raise ConfigError(f"image folder {path} does not exist.")
-    base = path if path.is_dir() else path.parent
-    parts = {s: next((p for p in (base / f"{s}.tar", base / s) if p.exists()), None) for s in ("train", "test")}
-    if path.is_dir() and parts["train"] is not None:
-        required = {"train": (parts["train"].relative_to(base).as_posix(),)}
-        optional = {"test": (parts["test"].relative_to(base).as_posix(),)} if parts["test"] is not None else {}
-    else:
-        required, optional = {"train": (path.name,)}, {}
+    parts = {s: next((p for p in (path / f"{s}.tar", path / s) if p.exists()), None) for s in ("train", "test")}
+    if path.is_dir() and parts["train"] is not None:  # <path>/train(.tar), optional test(.tar)
+        base = path
+        required = {"train": (parts["train"].name,)}
+        optional = {"test": (parts["test"].name,)} if parts["test"] is not None else {}
+        classes_file = path / "classes.txt"
+    else:  # the path itself is the one split: a folder of class folders, or a tar
         base = path.parent
-    if (base / "classes.txt").is_file():
-        optional["classes"] = ("classes.txt",)
+        required, optional = {"train": (path.name,)}, {}
+        classes_file = (path if path.is_dir() else base) / "classes.txt"
+    if classes_file.is_file():
+        optional["classes"] = (classes_file.relative_to(base).as_posix(),)
     layout = Layout("<class>/<file> images", required, _read_images(None), optional=optional)
     found = layout.find(base)
     if found is None:
