@@ -100,6 +100,7 @@ def expand(
     backbone: str | None = None,
     data_root: str | None = None,
     device: str = "cpu",
+    devices: str | None = None,
 ) -> list[ResolvedRun]:
     """Every (method, grid point, seed) as a validated run, in a stable order, without duplicates.
 
@@ -125,7 +126,7 @@ def expand(
             for seed in seeds:
                 spec = RunSpec(method=method, protocol=protocol, overrides={**fixed, **dict(zip(keys, combo, strict=True))},
                                rounds=rounds, seed=seed, budgets=budgets or Budgets(), backbone=backbone,
-                               data_root=data_root, device=device)
+                               data_root=data_root, device=device, devices=devices)
                 run = resolve(spec)
                 runs.setdefault(config_hash(run.config, include_seed=True), run)
     return list(runs.values())
@@ -516,7 +517,7 @@ def run_sweep(
         if executor == "serial":
             outcomes, interrupted = _run_serial(jobs, out, dispatch)
         elif executor == "process":
-            outcomes, interrupted = _run_processes(jobs, out, min(workers or 2, len(jobs)), dispatch)
+            outcomes, interrupted = _run_processes(jobs, out, min(workers or os.cpu_count() or 1, len(jobs)), dispatch)
         else:
             outcomes, interrupted = _run_ray(jobs, out, workers, ray_address, dispatch)
     except KeyboardInterrupt:

@@ -95,10 +95,13 @@ def register(app: typer.Typer) -> None:
         budget_compute: str | None = typer.Option(None, help="Client-compute budget per run, e.g. 5TFLOP."),
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
         out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records (also where finished runs are looked up)."),
-        jobs: int = typer.Option(1, "--jobs", "-j", help="Runs at once: local worker processes, or Ray CPUs for a local Ray instance."),
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once: local worker processes "
+                                        "(default 1), or the CPUs of a local Ray instance (default: all)."),
         executor: Executor | None = typer.Option(None, help="serial, process or ray (default: serial for -j 1, else process)."),
         ray_address: str | None = typer.Option(None, help="Join this Ray cluster (e.g. ray://head:10001 or auto) instead of starting a local one."),
         device: str = typer.Option("cpu", help="torch device for every run."),
+        devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time, as in "
+                                           "`c3bench run --devices` (default: the protocol's)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would run or be skipped, then stop."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ) -> None:
@@ -112,7 +115,7 @@ def register(app: typer.Typer) -> None:
 
         from c3bench.sweep import RAY_HINT, expand, parse_grid, parse_seeds, plan, ray_available, run_sweep
 
-        chosen = (executor.value if executor else ("serial" if jobs == 1 else "process"))
+        chosen = executor.value if executor else ("serial" if (jobs or 1) == 1 else "process")
         if chosen == "ray" and not ray_available():
             err.print(f"[bold red]error:[/] --executor ray needs Ray, which is not installed. Install it with: "
                       f"{escape(RAY_HINT)}", soft_wrap=True)
@@ -123,14 +126,14 @@ def register(app: typer.Typer) -> None:
         )
         runs = expand([m.strip() for m in methods.split(",") if m.strip()], protocol, parse_seeds(seeds),
                       parse_grid(grid), parse_assignments(set_), rounds, budgets, backbone,
-                      str(data_root) if data_root else None, device)
+                      str(data_root) if data_root else None, device, devices)
         sweep_plan = plan(runs, out_dir)
         for note in sweep_plan.notes:
             err.print(f"[yellow]note:[/] {note}", highlight=False)
         resuming = sum(j.resume for j in sweep_plan.todo)
         err.print(f"sweep: {len(runs)} runs, {len(sweep_plan.done)} already done, {len(sweep_plan.todo)} to run"
                   + (f" ({resuming} resumed from checkpoints)" if resuming else "")
-                  + (f", executor {chosen}" + (f" x{jobs}" if chosen != "serial" else "") if sweep_plan.todo else ""))
+                  + (f", executor {chosen}" + (f" x{jobs}" if jobs and chosen != "serial" else "") if sweep_plan.todo else ""))
         if dry_run:
             table = Table(show_edge=False)
             for col in ("run", "method", "varied", "seed", "action"):
