@@ -440,8 +440,9 @@ def curves_figure(records: Records, convention: str = "c3bench", title: str | No
     ax_bytes.set_title("accuracy vs. bytes sent so far", fontsize=10.5)
     handles, names = ax_round.get_legend_handles_labels()
     fig.legend(handles, names, loc="outside lower center", ncols=min(3, len(names)), fontsize=8.5, frameon=False)
-    fig.suptitle(title or f"Training curves on {', '.join(protocols)}: mean over seeds, band = ±1 std "
-                          f"({CONVENTION_NOTE.get(convention, convention)})", fontsize=11.5)
+    bytes_note = "bytes as sent" if convention == "c3bench" else "bytes = non-zeros×4 (AdaSplit authors' convention)"
+    fig.suptitle(title or f"Training curves on {', '.join(protocols)}: mean over seeds, band = ±1 std ({bytes_note})",
+                 fontsize=11.5)
     return fig
 
 
