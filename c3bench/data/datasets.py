@@ -161,7 +161,6 @@ class DatasetSpec:
 
     name: str
     description: str
-    classes: tuple[str, ...] | None  # None: from the files (classes.txt / meta)
     normalization: Normalization
     layouts: tuple[Layout, ...]
     remote: tuple[RemoteFile, ...] = ()
@@ -226,7 +225,7 @@ def _notmnist_layout(description: str, path: str) -> Layout:
 _TORONTO = "https://www.cs.toronto.edu/~kriz/"
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
-        "mnist", "MNIST handwritten digits, 60k train / 10k test, 28x28 gray", MNIST_CLASSES, _gray(0.1000, 0.2752),
+        "mnist", "MNIST handwritten digits, 60k train / 10k test, 28x28 gray", _gray(0.1000, 0.2752),
         (_idx_layout("MNIST", MNIST_CLASSES),),
         _idx_remote("MNIST", ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"), {
             "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
@@ -234,7 +233,7 @@ DATASETS: dict[str, DatasetSpec] = {
             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"})),
     "fashion-mnist": DatasetSpec(
-        "fashion-mnist", "Fashion-MNIST (Zalando), 60k train / 10k test, 28x28 gray", FASHION_CLASSES,
+        "fashion-mnist", "Fashion-MNIST (Zalando), 60k train / 10k test, 28x28 gray",
         _gray(0.2190, 0.3318), (_idx_layout("FashionMNIST", FASHION_CLASSES),),
         _idx_remote("FashionMNIST", ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",), {
             "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -242,21 +241,21 @@ DATASETS: dict[str, DatasetSpec] = {
             "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
             "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"})),
     "cifar10": DatasetSpec(
-        "cifar10", "CIFAR-10, 50k train / 10k test, 32x32 colour", None,
+        "cifar10", "CIFAR-10, 50k train / 10k test, 32x32 colour",
         Normalization((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
         (_pickle_layout("cifar10", "cifar-10-batches-py"), _images_layout("CIFAR-10-images", CIFAR10_CLASSES)),
         (RemoteFile("cifar-10-python.tar.gz", (_TORONTO + "cifar-10-python.tar.gz",),
                     md5="c58f30108f718f92721af3b95e74349a", size=170498071),),
         extract=("cifar-10-python.tar.gz", "cifar-10-batches-py")),
     "cifar100": DatasetSpec(
-        "cifar100", "CIFAR-100 (fine labels), 50k train / 10k test, 32x32 colour", None,
+        "cifar100", "CIFAR-100 (fine labels), 50k train / 10k test, 32x32 colour",
         Normalization((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
         (_pickle_layout("cifar100", "cifar-100-python"), _images_layout("CIFAR-100-images", None)),
         (RemoteFile("cifar-100-python.tar.gz", (_TORONTO + "cifar-100-python.tar.gz",),
                     md5="eb9058c3a382ffc7106e4002c42a8d85", size=169001437),),
         extract=("cifar-100-python.tar.gz", "cifar-100-python")),
     "notmnist": DatasetSpec(
-        "notmnist", "notMNIST small (letters A-J in many fonts), ~18.7k, no split, 28x28 gray", NOTMNIST_CLASSES,
+        "notmnist", "notMNIST small (letters A-J in many fonts), ~18.7k, no split, 28x28 gray",
         _gray(0.3257, 0.4399),
         (_notmnist_layout("notMNIST_small/notMNIST_small.tar (a tar of A..J/<file>.png)",
                           "notMNIST_small/notMNIST_small.tar"),
