@@ -181,6 +181,9 @@ class FederatedMethod(Method):
         """Called once the new global model is in place."""
 
     # ---------------------------------------------------------------- evaluation
+    def deployed_model_key(self, client: int) -> str:
+        return "global"
+
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         self.global_model.eval()
         return self.global_model(x)

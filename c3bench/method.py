@@ -76,6 +76,11 @@ class Method(ABC):
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         """Logits of ``client``'s deployed model for a batch of normalised images."""
 
+    def deployed_model_key(self, client: int) -> Any:
+        """Clients with equal keys deploy the same model (FL: the global one), so a test set they
+        share is evaluated once."""
+        return client
+
     def describe(self) -> dict[str, Any]:
         """Facts about this instance worth recording (for example a cut point)."""
         return {}

@@ -127,16 +127,24 @@ class Callbacks:
 
 
 def evaluate(method: Method, federation: Federation, device: torch.device, batch_size: int = 1000) -> list[float]:
-    """Per-client test accuracy (%) of each client's deployed model."""
-    accuracies = []
+    """Per-client test accuracy (%) of each client's deployed model.
+
+    A test set shared by clients that deploy the same model (a global test set under FL) is
+    evaluated once.
+    """
+    accuracies: list[float] = []
+    done: dict[tuple[Any, ...], float] = {}
     with torch.no_grad():
         for i, client in enumerate(federation.clients):
-            correct = 0
-            for start in range(0, client.num_test, batch_size):
-                x = to_float(client.x_test[start:start + batch_size], client.normalization).to(device)
-                y = client.y_test[start:start + batch_size].to(device)
-                correct += int((method.predict(i, x).argmax(dim=1) == y).sum())
-            accuracies.append(100.0 * correct / max(client.num_test, 1))
+            key = (method.deployed_model_key(i), id(client.x_test), id(client.y_test), client.normalization)
+            if key not in done:
+                correct = 0
+                for start in range(0, client.num_test, batch_size):
+                    x = to_float(client.x_test[start:start + batch_size], client.normalization).to(device)
+                    y = client.y_test[start:start + batch_size].to(device)
+                    correct += int((method.predict(i, x).argmax(dim=1) == y).sum())
+                done[key] = 100.0 * correct / max(client.num_test, 1)
+            accuracies.append(done[key])
     return accuracies
 
 

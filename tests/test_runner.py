@@ -126,3 +126,22 @@ def test_record_carries_config_environment_and_both_conventions(tmp_path):
     assert rnd["cumulative"]["client_fwd_macs"] * 2 < rnd["cumulative"]["client_flops"]
     assert len(rnd["accuracy"]["per_client"]) == 2
     assert set(record["conventions"]) == {"bytes", "paper_bytes", "flops", "fwd_macs"}
+
+
+def test_a_test_set_shared_by_clients_deploying_one_model_is_evaluated_once():
+    import torch
+
+    from c3bench.runner import evaluate
+    from tests.test_split import _method
+
+    for name, expected_calls in (("fedavg", 1), ("splitfed", 2)):
+        method, ctx = _method(name)
+        shared = ctx.federation.clients[0]
+        for client in ctx.federation.clients[1:]:
+            client.x_test, client.y_test = shared.x_test, shared.y_test
+        calls = []
+        predict = method.predict
+        method.predict = lambda i, x, predict=predict, calls=calls: calls.append(i) or predict(i, x)
+        accuracies = evaluate(method, ctx.federation, torch.device("cpu"))
+        assert len(calls) == expected_calls  # 32 test images: one batch per evaluation
+        assert len(accuracies) == 2 and (name != "fedavg" or accuracies[0] == accuracies[1])
