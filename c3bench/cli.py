@@ -98,11 +98,12 @@ class _RunProgress:
 @app.command()
 @user_errors
 def run(
-    method: str = typer.Option(..., "--method", "-m", help="Method name; see `c3bench list methods`."),
+    method: str | None = typer.Option(None, "--method", "-m", help="Method name; see `c3bench list methods` "
+                                      "(may be left out when --config names a run)."),
     protocol: str | None = typer.Option(None, "--protocol", "-p", help="Protocol name; see `c3bench list protocols` "
                                         "(default: the config's, else synthetic)."),
-    config: str | None = typer.Option(None, "--config", "-c", help="Named configuration, see `c3bench configs`; "
-                                      "--rounds, --backbone and --set override it."),
+    config: str | None = typer.Option(None, "--config", "-c", help="A configuration: NAME, NAME/RUN (see `c3bench "
+                                      "configs`) or your own file.toml[#RUN]; --rounds, --backbone and --set override it."),
     rounds: int | None = typer.Option(None, "--rounds", "-r", help="Rounds to train (default: the protocol's)."),
     seed: int = typer.Option(0, "--seed", "-s", help="Seed for data splits, initialisation and batching."),
     set_: list[str] = typer.Option([], "--set", help="Override a hyperparameter: --set lr=0.01 (repeatable). "
@@ -121,6 +122,11 @@ def run(
                                        ".json/.toml fleet file. Default: the protocol's, else every client a phone."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's). "
                                        "Use 1 per run when several runs share the cores."),
+    client_workers: int = typer.Option(1, "--client-workers", min=1, help="Federated methods: train a round's clients "
+                                       "in this many worker processes (one thread each on 2 cores); same record for "
+                                       "the same settings."),
+    charge_inference: bool = typer.Option(False, "--charge-inference", help="Charge evaluation to the ledger: split "
+                                          "inference's activations up and logits down, and its FLOPs (the paper does not)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     as_json: bool = typer.Option(False, "--json", help="Print the final record as JSON on stdout."),
 ) -> None:
@@ -128,7 +134,7 @@ def run(
 
     Example: c3bench run -m fedavg -p synthetic --rounds 3 --set lr=0.001 --budget-bandwidth 50MB
 
-    Published settings in one option: c3bench run --config niid-bench-cifar10-dir0.5 -m fedprox
+    A published row in one option: c3bench run --config adasplit-table2/fedavg --data-root ../shared/data
     """
     from c3bench.runner import Runner, RunSpec, resolve
 
@@ -142,7 +148,8 @@ def run(
     spec = RunSpec(method=method, protocol=protocol or (None if config else "synthetic"), config=config,
                    overrides=parse_assignments(set_), rounds=rounds, seed=seed,
                    budgets=budgets, backbone=backbone, data_root=str(data_root) if data_root else None,
-                   device=device, name=name, devices=devices)
+                   device=device, name=name, devices=devices, charge_inference=charge_inference,
+                   client_workers=client_workers)
     resolved = resolve(spec)
     runner = Runner(resolved, out_dir, callbacks=_RunProgress(quiet))
     try:

@@ -1,23 +1,26 @@
 """What every federated method shares: one local-training loop and one aggregation path.
 
-A round: sample clients; for each, send the global model down the channel, train locally, send the
-result up; then average, weighted by the clients' data sizes. Variants override small hooks:
+A round: sample clients; send each the global model down the channel; each trains locally (in this
+process or, with ``--client-workers``, in worker processes); each sends its model up; the server
+averages what arrived, weighted by the clients' data sizes. Variants override small hooks:
 
-* ``extra_down`` / ``extra_up``: payloads sent with the model (SCAFFOLD's control variates),
-* ``start_local`` / ``finish_local``: client-side work before and after the local loop,
+* ``extra_down``: payloads the server sends with the model (SCAFFOLD's control variate),
+* ``start_local`` / ``finish_local``: client-side work before and after the local loop;
+  ``finish_local`` returns what the client uploads besides its model (SCAFFOLD's delta c_i,
+  FedNova's normaliser). Client-side state that stays on the client lives in ``client_state``,
 * ``local_penalty``: a term added to the local loss (FedProx's proximal term),
 * ``before_step`` / ``after_step``: changes to the gradients before, or to the weights after, the
   optimiser step (SCAFFOLD's correction is applied after it, outside the optimiser's state),
-* ``server_models``: what the server averages in place of the uploaded models (FedNova rescales
-  each client's update by its normalised step count),
+* ``server_models``: what the server averages in place of the uploaded models (FedNova),
 * ``after_aggregate``: further server-side updates (SCAFFOLD's server control variate).
 
-The aggregation weights are always the clients' data sizes, normalised over the sampled clients.
+Server hooks see only :class:`Arrival` values, which hold exactly what came through the channel
+(plus the client's data size, which the server knows from enrolment and which is not sent each
+round). The aggregation weights are the clients' data sizes, normalised over the sampled clients.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +28,20 @@ import torch
 import torch.nn.functional as F
 
 from c3bench.accounting import SERVER
+from c3bench.aggregation import weighted_average
 from c3bench.data.batches import batch_indices, make_batch
 from c3bench.hparams import HParam
 from c3bench.method import Method
 
 FL_HPARAMS: tuple[HParam, ...] = (
     HParam("sample_fraction", float, 1.0, "fraction of clients sampled each round", low=1e-9, high=1.0),
-    HParam("local_epochs", int, 1, "local epochs per round", low=1),
+    HParam("local_epochs", int, 1, "local epochs per round", low=1, high=10_000),
     HParam("optimizer", str, "adam", "local optimiser", choices=("adam", "sgd")),
-    HParam("lr", float, 3.3e-4, "local learning rate", low=0.0),
+    HParam("lr", float, 3.3e-4, "local learning rate", low=0.0, high=1e3),
     HParam("momentum", float, 0.9, "SGD momentum (ignored by Adam)", low=0.0, high=1.0),
-    HParam("batch_size", int, 100, "local batch size", low=1),
-    HParam("weight_decay", float, 0.0, "L2 weight decay in the local optimiser", low=0.0),
+    HParam("batch_size", int, 100, "local batch size", low=1, high=1_000_000),
+    HParam("weight_decay", float, 1e-5, "L2 weight decay in the local optimiser (NIID-Bench's default, "
+           "inherited by the AdaSplit authors' FL runs)", low=0.0, high=1e3),
 )
 
 
@@ -52,70 +57,93 @@ def make_optimizer(params, name: str, lr: float, momentum: float, weight_decay: 
 
 
 @dataclass
-class LocalResult:
-    """What a client's local training produced, before upload."""
+class ClientJob:
+    """One client's local training in one round: what it received, and its place in the round."""
 
     client: int
-    state: dict[str, torch.Tensor]
-    num_samples: int  # size of the client's training set (aggregation weight)
-    steps: int  # local optimiser steps taken (tau_i)
+    round_index: int
+    received: dict[str, Any]  # what came down the channel: "model" and the method's extras
+    steps_before: int = 0  # local steps of the round's earlier clients, and of all (for progress)
+    round_steps: int = 1
+
+
+@dataclass
+class LocalUpdate:
+    """What a client's local training produced. Only ``model`` and ``upload`` leave the client."""
+
+    client: int
+    model: dict[str, torch.Tensor]
+    upload: dict[str, Any]
+    steps: int
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the server holds from one client after the upload: the channel's copies only."""
+
+    client: int
+    model: dict[str, torch.Tensor]
     extra: dict[str, Any]
+    num_samples: int  # the client's training-set size, known to the server from enrolment
 
 
 class FederatedMethod(Method):
     """FedAvg's skeleton; FedProx, SCAFFOLD and FedNova override hooks only."""
 
+    family = "federated"
     hparams = FL_HPARAMS
-
-    # attributes that only live within one client visit; left out of checkpoints
-    transient: tuple[str, ...] = ("_progress_base",)
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.global_model = ctx.new_backbone()
         self.local_model = ctx.new_backbone()  # the client's working copy, reloaded each visit
-        self._progress_base = (0, 1)
+        self.client_state: dict[int, Any] = {}  # per client, kept on that client between rounds
 
     # ---------------------------------------------------------------- round structure
     def run_round(self, round_index: int) -> dict[str, Any]:
-        selected = self.sample_clients()
-        results = []
+        selected = self.sample_clients(round_index)
+        steps = [self.local_steps(client) for client in selected]
+        jobs = []
         for k, client in enumerate(selected):
-            self._progress_base = (k, len(selected))
             received = self.ctx.channel.send(
                 {"model": self.global_model.state_dict(), **self.extra_down(client)}, src=SERVER, dst=client
             )
-            self.local_model.load_state_dict(received.pop("model"))
-            result = self.train_client(client, received)
-            uploaded = self.ctx.channel.send(
-                {"model": result.state, **self.extra_up(client, result)}, src=client, dst=SERVER
-            )
-            result.state = uploaded.pop("model")
-            result.extra.update(uploaded)
-            results.append(result)
-        self.aggregate(results)
+            jobs.append(ClientJob(client, round_index, received, sum(steps[:k]), sum(steps)))
+        arrivals = []
+        for update in self.ctx.clients.train(self, jobs):  # in job order, whatever ran first
+            uploaded = self.ctx.channel.send({"model": update.model, **update.upload}, src=update.client, dst=SERVER)
+            model = uploaded.pop("model")
+            arrivals.append(Arrival(update.client, model, uploaded,
+                                    self.ctx.federation.clients[update.client].num_train))
+        self.aggregate(arrivals)
         return {"selected": selected}
 
-    def sample_clients(self) -> list[int]:
+    def sample_clients(self, round_index: int) -> list[int]:
         n = self.ctx.federation.num_clients
         m = max(1, round(self.p["sample_fraction"] * n))
         if m == n:
             return list(range(n))
-        return sorted(torch.randperm(n, generator=self.ctx.rng)[:m].tolist())
+        return sorted(torch.randperm(n, generator=self.ctx.stream("sample", round_index))[:m].tolist())
 
-    def train_client(self, client: int, received: dict[str, Any]) -> LocalResult:
-        """The shared local loop: ``local_epochs`` passes over the client's data."""
-        data = self.ctx.federation.clients[client]
-        model, p, ctx = self.local_model, self.p, self.ctx
+    def local_steps(self, client: int) -> int:
+        """Optimiser steps ``client`` takes in a round: local epochs x batches."""
+        return self.p["local_epochs"] * -(-self.ctx.federation.clients[client].num_train // self.p["batch_size"])
+
+    def train_client(self, job: ClientJob) -> LocalUpdate:
+        """The client's side of a round: ``local_epochs`` passes over its data, from what it received."""
+        client, ctx, p = job.client, self.ctx, self.p
+        data = ctx.federation.clients[client]
+        received = dict(job.received)
+        model = self.local_model
+        model.load_state_dict(received.pop("model"))
         model.train()
+        rng = ctx.stream("client", client, job.round_index)
         opt = make_optimizer(model.parameters(), p["optimizer"], p["lr"], p["momentum"], p["weight_decay"])
         self.start_local(client, model, received)
         steps = 0
-        total_steps = p["local_epochs"] * -(-data.num_train // p["batch_size"])
         for _ in range(p["local_epochs"]):
-            for idx in batch_indices(data.num_train, p["batch_size"], ctx.rng):
-                x, y = make_batch(data.x_train, data.y_train, idx, data.normalization,
-                                  ctx.federation.augment, ctx.rng)
+            for idx in batch_indices(data.num_train, p["batch_size"], rng):
+                x, y = make_batch(data.x_train, data.y_train, idx, data.normalization, ctx.federation.augment, rng)
                 x, y = x.to(ctx.device), y.to(ctx.device)
                 with ctx.meter.count(("fl-step", ctx.backbone, tuple(x.shape)), side="client", client=client) as m:
                     loss = F.cross_entropy(model(x), y)
@@ -128,57 +156,49 @@ class FederatedMethod(Method):
                 self.after_step(client, model)
                 steps += 1
                 ctx.ledger.charge_samples(client, int(y.shape[0]))
-                k, of = self._progress_base
-                ctx.progress((k + steps / total_steps) / of)
+                ctx.progress((job.steps_before + steps) / job.round_steps)
         state = {name: t.detach().clone() for name, t in model.state_dict().items()}
-        return LocalResult(client, state, data.num_train, steps, self.finish_local(client, model, steps))
+        return LocalUpdate(client, state, self.finish_local(client, model, steps), steps)
 
-    def aggregate(self, results: list[LocalResult]) -> None:
+    def aggregate(self, arrivals: list[Arrival]) -> None:
         """Weighted average of what the server holds per client, weights proportional to data size."""
-        weights = self.aggregation_weights(results)
-        models = self.server_models(results, weights)
-        averaged = {
-            name: sum(m[name] * w for m, w in zip(models, weights, strict=True))
-            for name in models[0]
-        }
-        self.global_model.load_state_dict(averaged)
-        self.after_aggregate(results, weights)
+        weights = self.aggregation_weights(arrivals)
+        self.global_model.load_state_dict(weighted_average(self.server_models(arrivals, weights), weights))
+        self.after_aggregate(arrivals, weights)
 
     @staticmethod
-    def aggregation_weights(results: list[LocalResult]) -> list[float]:
+    def aggregation_weights(arrivals: list[Arrival]) -> list[float]:
         """p_i = n_i / sum of n_j over the sampled clients."""
-        total = sum(r.num_samples for r in results)
-        return [r.num_samples / total for r in results]
+        total = sum(a.num_samples for a in arrivals)
+        return [a.num_samples / total for a in arrivals]
 
     # ---------------------------------------------------------------- hooks (FedAvg: no-ops)
     def extra_down(self, client: int) -> dict[str, Any]:
-        return {}
-
-    def extra_up(self, client: int, result: LocalResult) -> dict[str, Any]:
+        """Server side: what is sent to ``client`` besides the global model."""
         return {}
 
     def start_local(self, client: int, model: torch.nn.Module, received: dict[str, Any]) -> None:
-        """Called before local training with whatever came down besides the model."""
+        """Client side, before local training, with whatever came down besides the model."""
 
     def local_penalty(self, client: int, model: torch.nn.Module) -> torch.Tensor | float:
         return 0.0
 
     def before_step(self, client: int, model: torch.nn.Module) -> None:
-        """Called after backward, before the optimiser step."""
+        """Client side, after backward, before the optimiser step."""
 
     def after_step(self, client: int, model: torch.nn.Module) -> None:
-        """Called after the optimiser step."""
+        """Client side, after the optimiser step."""
 
     def finish_local(self, client: int, model: torch.nn.Module, steps: int) -> dict[str, Any]:
-        """Client-side work after the local loop; returns facts kept in ``LocalResult.extra``."""
+        """Client side, after the local loop: what the client sends up besides its model."""
         return {}
 
-    def server_models(self, results: list[LocalResult], weights: list[float]) -> list[dict[str, torch.Tensor]]:
-        """The per-client models the server averages: by default the uploaded ones."""
-        return [r.state for r in results]
+    def server_models(self, arrivals: list[Arrival], weights: list[float]) -> list[dict[str, torch.Tensor]]:
+        """Server side: the per-client models it averages; by default the uploaded ones."""
+        return [a.model for a in arrivals]
 
-    def after_aggregate(self, results: list[LocalResult], weights: list[float]) -> None:
-        """Called once the new global model is in place."""
+    def after_aggregate(self, arrivals: list[Arrival], weights: list[float]) -> None:
+        """Server side, once the new global model is in place."""
 
     # ---------------------------------------------------------------- evaluation
     def deployed_model_key(self, client: int) -> str:
@@ -187,7 +207,3 @@ class FederatedMethod(Method):
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         self.global_model.eval()
         return self.global_model(x)
-
-    def state_dict(self) -> dict[str, Any]:
-        skip = {"ctx", *self.transient}
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in skip})

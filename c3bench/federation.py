@@ -68,9 +68,11 @@ class Federation:
         return tuple(self.clients[0].x_train.shape[1:])  # type: ignore[return-value]
 
     def digest(self) -> str:
-        """sha256 over every client's tensors, so two runs can prove they saw the same data."""
-        h = hashlib.sha256()
+        """sha256 over every client's tensors and how they are fed (normalisation, classes,
+        augmentation), so two runs can prove they saw the same data."""
+        h = hashlib.sha256(f"classes={self.num_classes}/augment={self.augment}".encode())
         for client in self.clients:
+            h.update(f"{client.name}/norm={client.normalization.mean},{client.normalization.std}".encode())
             for name in ("x_train", "y_train", "x_test", "y_test", "x_val", "y_val"):
                 t = getattr(client, name)
                 if t is None:

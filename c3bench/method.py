@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -15,23 +16,50 @@ from c3bench.federation import Federation
 from c3bench.hparams import HParam
 from c3bench.models import build_backbone
 
+if TYPE_CHECKING:
+    from c3bench.accounting.devices import Fleet
+
+
+def derive_seed(seed: int, *key: int | str) -> int:
+    """A 63-bit seed that depends only on the run's seed and ``key`` (e.g. ("client", 3, round))."""
+    digest = hashlib.sha256(repr((int(seed), *key)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How a method's clients compose in wall-clock time, for the simulated-time model.
+
+    ``schedule``: "parallel" (FL, SplitFed V1, EdgeSplit), "sequential" (SL-basic, SplitFed V2) or
+    "async-local" (AdaSplit); ``bandwidth_shares``: the method's own split of the server bandwidth
+    (one fraction per client), or None for the schedule's default.
+    """
+
+    schedule: str = "parallel"
+    bandwidth_shares: tuple[float, ...] | None = None
+
 
 @dataclass
 class RunContext:
-    """Everything a method may use: data, its resolved hyperparameters, RNG and the accounting."""
+    """Everything a method may use: data, its resolved hyperparameters, random streams and the accounting."""
 
     federation: Federation
     params: dict[str, Any]
     seed: int
     rounds: int
     backbone: str
-    protocol_name: str
     channel: Channel
     meter: FlopMeter
     ledger: Ledger
-    rng: torch.Generator
+    fleet: Fleet | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: Callable[[float], None] = lambda fraction: None  # fraction of the current round done
+    clients: Any = None  # a c3bench.parallel client executor (serial or worker processes); set by the runner
+
+    def stream(self, *key: int | str) -> torch.Generator:
+        """A random stream named by ``key``: the same for the same seed and key whatever ran before, so
+        clients can train in any order or in other processes and give the same result."""
+        return torch.Generator().manual_seed(derive_seed(self.seed, *key))
 
     def new_backbone(self) -> torch.nn.Sequential:
         """A freshly initialised backbone for this federation (uses the global torch RNG)."""
@@ -41,26 +69,27 @@ class RunContext:
 
 
 class Method(ABC):
-    """A training algorithm. Subclasses declare ``name``, ``description`` and ``hparams``.
+    """A training algorithm. Subclasses declare ``name``, ``description``, ``family`` and ``hparams``.
 
     The runner calls ``run_round`` once per round and ``predict`` to evaluate each client. A method
-    moves every tensor between client and server through ``ctx.channel`` and wraps every training
-    computation in ``ctx.meter.count``; it never prints and never writes files.
+    moves every tensor between client and server through ``ctx.channel`` (inference included: the
+    runner decides whether evaluation traffic is charged) and wraps every training computation in
+    ``ctx.meter.count``; it never prints and never writes files.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
+    family: ClassVar[str] = "other"  # "federated" or "split": which [params.<family>] of a config applies
     hparams: ClassVar[tuple[HParam, ...]] = ()
-    # How clients' work composes in wall-clock time within a round: "parallel" (FL, SplitFed V1)
-    # or "sequential" (SL-basic, SplitFed V2). Used by the simulated-time model.
-    schedule: ClassVar[str] = "parallel"
+    # attributes that only live within one client visit or one round; left out of checkpoints
+    transient: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: RunContext):
         self.ctx = ctx
 
     @classmethod
-    def finalize_params(cls, params: dict[str, Any], protocol: str) -> dict[str, Any]:
-        """Fill protocol-dependent defaults (e.g. AdaSplit's lambda) after validation."""
+    def finalize_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Check combinations and fill derived values after each value was validated on its own."""
         return params
 
     @property
@@ -74,7 +103,14 @@ class Method(ABC):
 
     @abstractmethod
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        """Logits of ``client``'s deployed model for a batch of normalised images."""
+        """Logits of ``client``'s deployed model for a batch of normalised images (under no_grad)."""
+
+    def begin_evaluation(self) -> None:  # noqa: B027 - a hook most methods leave empty
+        """Called once before a round's predictions: deploy what clients need to predict."""
+
+    def timing(self) -> Timing:
+        """The method's schedule for simulated time (see :class:`Timing`)."""
+        return Timing()
 
     def deployed_model_key(self, client: int) -> Any:
         """Clients with equal keys deploy the same model (FL: the global one), so a test set they
@@ -86,9 +122,11 @@ class Method(ABC):
         return {}
 
     # Resuming and budget rollback both need the method's whole state. By default that is every
-    # attribute except the shared context; methods holding something unpicklable override these.
+    # attribute except the shared context and the transient ones; methods holding something
+    # unpicklable override these.
     def state_dict(self) -> dict[str, Any]:
-        return copy.deepcopy({k: v for k, v in vars(self).items() if k != "ctx"})
+        skip = {"ctx", *self.transient}
+        return copy.deepcopy({k: v for k, v in vars(self).items() if k not in skip})
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, value in copy.deepcopy(state).items():

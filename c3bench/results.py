@@ -19,10 +19,20 @@ VOLATILE = ("created", "updated", "wall_s")
 CONVENTIONS = {
     "bytes": "c3bench: bytes as sent with the declared encoding (dense float32 = numel*4; sparse = "
              "values + the cheaper of a bitmap or int32 indices); labels included.",
-    "paper_bytes": "AdaSplit authors: non-zero elements * 4 bytes, no index cost, labels not counted.",
+    "paper_bytes": "AdaSplit authors: non-zero elements * 4 bytes, no index cost; labels and SL-basic's "
+                   "client-to-client handover not counted.",
     "flops": "c3bench: forward + backward FLOPs from torch.utils.flop_counter (2 per multiply-add).",
     "fwd_macs": "AdaSplit authors' 'FLOPS': forward multiply-accumulates only, as fvcore counts them.",
+    "not_counted": "Evaluation and inference (the per-round test of every client, split inference's "
+                   "activations up and logits down, SL-basic's deployment handover) unless the run charges "
+                   "inference (config.charge_inference); element-wise FLOPs (activations, normalisation, "
+                   "masks, losses) and optimiser steps; the clients' data sizes, known to the server from "
+                   "enrolment; the one-time setup (initial weights, EdgeSplit's plan).",
 }
+
+TOTAL_COUNTERS = ("bytes_up", "bytes_down", "bytes_peer", "bytes_total", "paper_bytes_up", "paper_bytes_down",
+                  "paper_bytes_peer", "paper_bytes_total", "client_flops", "server_flops", "client_fwd_macs",
+                  "server_fwd_macs", "messages_up", "messages_down", "messages_peer", "samples")
 
 
 class ResultError(ValueError):
@@ -116,3 +126,24 @@ def strip_volatile(obj: Any) -> Any:
     if isinstance(obj, list):
         return [strip_volatile(v) for v in obj]
     return obj
+
+
+def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals are a pure function of the per-round log (so a leaderboard can recompute them)."""
+    if not rounds:
+        return {"rounds_completed": 0, "accuracy": None, "accuracy_per_client": [], "wall_s": 0.0,
+                "bytes_total": 0, "paper_bytes_total": 0, "client_flops": 0, "server_flops": 0,
+                "total_flops": 0, "client_fwd_macs": 0, "server_fwd_macs": 0, "total_fwd_macs": 0,
+                "sim_time_s": 0.0}
+    last = rounds[-1]
+    cum = dict(last["cumulative"])
+    return {
+        "rounds_completed": len(rounds),
+        "accuracy": last["accuracy"]["mean"],
+        "accuracy_per_client": last["accuracy"]["per_client"],
+        "wall_s": sum(r["wall_s"] for r in rounds),
+        "sim_time_s": sum(r["sim_time_s"] for r in rounds) if all("sim_time_s" in r for r in rounds) else None,
+        **cum,
+        "total_flops": cum["client_flops"] + cum["server_flops"],
+        "total_fwd_macs": cum["client_fwd_macs"] + cum["server_fwd_macs"],
+    }

@@ -9,8 +9,9 @@ round would exceed a budget, the ledger raises, the round is rolled back, and th
 from __future__ import annotations
 
 import io
+import shlex
 import time
-from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,21 +21,31 @@ import torch
 
 from c3bench import configs, registry
 from c3bench.accounting import BudgetExceeded, Budgets, Channel, FlopMeter, Ledger, simtime
-from c3bench.accounting.devices import normalize_spec
+from c3bench.accounting.devices import Fleet, normalize_spec
 from c3bench.data.batches import to_float
 from c3bench.environment import environment
 from c3bench.federation import Federation
-from c3bench.hparams import ConfigError, did_you_mean
+from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
 from c3bench.method import Method, RunContext
 from c3bench.models import BACKBONES
-from c3bench.results import CONVENTIONS, SCHEMA, config_hash, load_record, write_atomic, write_record
+from c3bench.parallel import client_executor
+from c3bench.results import (
+    CONVENTIONS,
+    SCHEMA,
+    config_hash,
+    load_record,
+    totals_from_rounds,
+    write_atomic,
+    write_record,
+)
+from c3bench.units import parse_bytes, parse_flops
 
 
 @dataclass
 class RunSpec:
     """What the user asked for, before validation. ``overrides`` come from ``--set key=value``."""
 
-    method: str
+    method: str | None
     protocol: str | None  # None only with ``config``, which then names it
     overrides: dict[str, Any] = field(default_factory=dict)
     rounds: int | None = None
@@ -44,8 +55,10 @@ class RunSpec:
     data_root: str | None = None
     device: str = "cpu"
     name: str | None = None
-    config: str | None = None  # a named configuration (c3bench.configs); the fields above override it
+    config: str | None = None  # NAME, NAME/RUN or a .toml file (c3bench.configs); the fields above override it
     devices: str | None = None  # fleet for simulated time: presets, random[:SEED] or a .json/.toml file
+    charge_inference: bool = False  # charge evaluation traffic and compute (split inference) to the ledger
+    client_workers: int = 1  # federated methods: train the clients of a round in this many processes
 
 
 @dataclass
@@ -61,18 +74,16 @@ class ResolvedRun:
     backbone: str
     config: dict[str, Any]
     name: str
+    budgets: Budgets = field(default_factory=Budgets)
+    reference: dict[str, Any] | None = None  # published values, when the run is a row of a named config
 
 
-def resolve(spec: RunSpec) -> ResolvedRun:
-    """Validate a spec; raise ConfigError (exit code 2 in the CLI) before any work starts."""
-    if spec.config is not None:
-        spec = configs.get_config(spec.config).apply(spec)
-    method_cls = registry.get_method(spec.method)
-    protocol_cls = registry.get_protocol(spec.protocol)
-    method_space, protocol_space = registry.space(method_cls), registry.space(protocol_cls)
+# ------------------------------------------------------------------------------------------ resolving
+def _split_overrides(overrides: dict[str, Any], method_space: HParamSpace, protocol_space: HParamSpace,
+                     method: str, protocol: str) -> tuple[dict[str, Any], dict[str, Any]]:
     m_over: dict[str, Any] = {}
     p_over: dict[str, Any] = {}
-    for key, value in spec.overrides.items():
+    for key, value in overrides.items():
         if key.startswith("method."):
             m_over[key[7:]] = value
         elif key.startswith("protocol."):
@@ -84,21 +95,76 @@ def resolve(spec: RunSpec) -> ResolvedRun:
         else:
             known = method_space.names() + protocol_space.names()
             raise ConfigError(
-                f"unknown key '{key}' for method '{method_cls.name}' and protocol '{protocol_cls.name}'."
+                f"unknown key '{key}' for method '{method}' and protocol '{protocol}'."
                 f"{did_you_mean(key, known)} Valid keys: {', '.join(known) or '(none)'}."
             )
-    method_params = method_space.resolve(m_over, f"method '{method_cls.name}'")
+    return m_over, p_over
+
+
+def _from_config(spec: RunSpec) -> tuple[RunSpec, dict[str, Any]]:
+    """Fill the spec from its configuration file or named configuration (explicit options win)."""
+    study, row = configs.get_config(spec.config)
+    run = study.select(row, spec.method)
+    if spec.protocol is not None and spec.protocol != study.protocol:
+        raise ConfigError(f"config '{study.name}' is for protocol '{study.protocol}', but --protocol "
+                          f"'{spec.protocol}' was given. Drop --protocol (the config sets it) or drop --config.")
+    declared = {cls.name: registry.space(cls) for cls in (registry.get_method(m) for m in study.methods)}
+    for key in (k for k in study.params if k not in configs.FAMILIES):
+        if not any(space.get(key) is not None for space in declared.values()):
+            raise ConfigError(f"config '{study.name}': [params] key '{key}' is a hyperparameter of none of its "
+                              f"methods ({', '.join(study.methods)}).")
+    method_cls = registry.get_method(run.method)
+    params = study.method_params_for(run, method_cls.family, set(declared[run.method].names()))
+    overrides = {**{f"protocol.{k}": v for k, v in {**study.protocol_params, **run.protocol_params}.items()},
+                 **{f"method.{k}": v for k, v in params.items()}, **spec.overrides}
+    budgets = spec.budgets
+    if all(v is None for v in budgets.as_dict().values()) and study.budgets:
+        budgets = Budgets(bandwidth_bytes=parse_bytes(str(study.budgets["bandwidth"])) if "bandwidth" in study.budgets else None,
+                          client_flops=parse_flops(str(study.budgets["compute"])) if "compute" in study.budgets else None)
+    rounds = spec.rounds if spec.rounds is not None else (run.rounds or study.rounds)
+    filled = RunSpec(**{**vars(spec), "method": run.method, "protocol": study.protocol, "overrides": overrides,
+                        "rounds": rounds, "backbone": spec.backbone or study.backbone, "budgets": budgets})
+    reference = {
+        "config": f"{study.name}/{run.name}", "label": run.label, "source": study.source, "note": run.note,
+        "values": run.reference.as_dict() if run.reference else None,
+        "configured_rounds": run.rounds or study.rounds, "overridden": sorted(spec.overrides),
+    }
+    return filled, reference
+
+
+def resolve(spec: RunSpec) -> ResolvedRun:
+    """Validate a spec; raise ConfigError (exit code 2 in the CLI) before any work starts.
+
+    The returned run keeps ``spec`` as given (a sweep resolves it again in a worker); what a
+    configuration filled in is in the run's other fields.
+    """
+    original, reference = spec, None
+    if spec.config is not None:
+        spec, reference = _from_config(spec)
+    if not spec.method:
+        raise ConfigError("no method given: pass --method (see `c3bench list methods`) or a --config that names one.")
+    method_cls = registry.get_method(spec.method)
+    protocol_cls = registry.get_protocol(spec.protocol or "synthetic")
+    method_space, protocol_space = registry.space(method_cls), registry.space(protocol_cls)
+    m_over, p_over = _split_overrides(spec.overrides, method_space, protocol_space, method_cls.name, protocol_cls.name)
+    for key, value in protocol_cls.suggested_params.items():  # a protocol may suggest method defaults
+        if method_space.get(key) is not None and key not in m_over:
+            m_over[key] = value
+    method_params = method_cls.finalize_params(method_space.resolve(m_over, f"method '{method_cls.name}'"))
     protocol_params = protocol_space.resolve(p_over, f"protocol '{protocol_cls.name}'")
-    method_params = method_cls.finalize_params(method_params, protocol_cls.name)
     rounds = protocol_cls.default_rounds if spec.rounds is None else spec.rounds
-    if rounds < 1:
-        raise ConfigError(f"--rounds must be at least 1, got {rounds}.")
+    if not 1 <= rounds <= 100_000:
+        raise ConfigError(f"--rounds must be between 1 and 100000, got {rounds}.")
+    if not 0 <= spec.seed < 2**32:
+        raise ConfigError(f"--seed must be an integer in [0, 2^32), got {spec.seed}.")
+    if spec.client_workers < 1:
+        raise ConfigError(f"--client-workers must be at least 1, got {spec.client_workers}.")
     backbone = spec.backbone or protocol_cls.default_backbone
     if backbone not in BACKBONES:
         raise ConfigError(f"unknown backbone '{backbone}'.{did_you_mean(backbone, BACKBONES)} Choices: {', '.join(BACKBONES)}.")
     for what, value in spec.budgets.as_dict().items():
-        if value is not None and not value > 0:
-            raise ConfigError(f"budget {what} must be positive, got {value}.")
+        if value is not None and not 0 < value < float("inf"):
+            raise ConfigError(f"budget {what} must be a positive finite number, got {value}.")
     config = {
         "method": method_cls.name,
         "method_params": method_params,
@@ -113,10 +179,40 @@ def resolve(spec: RunSpec) -> ResolvedRun:
     }
     if spec.devices:  # only when given, so configs (and their hashes) without a fleet are unchanged
         config["devices"] = normalize_spec(spec.devices)
+    if spec.charge_inference:
+        config["charge_inference"] = True
     name = spec.name or f"{method_cls.name}_{protocol_cls.name}_s{spec.seed}_{config_hash(config, True)[:8]}"
-    return ResolvedRun(spec, method_cls, protocol_cls, method_params, protocol_params, rounds, backbone, config, name)
+    if reference is not None:
+        reference["shrunk"] = reference["configured_rounds"] is not None and rounds < reference["configured_rounds"]
+    return ResolvedRun(original, method_cls, protocol_cls, method_params, protocol_params, rounds, backbone, config, name,
+                       spec.budgets, reference)
 
 
+def command_line(run: ResolvedRun) -> str:
+    """A `c3bench run` command that repeats this run exactly (every non-default setting spelled out)."""
+    cfg = run.config
+    parts = ["c3bench", "run", "-m", cfg["method"], "-p", cfg["protocol"], "--rounds", str(cfg["rounds"]),
+             "--seed", str(cfg["seed"]), "--backbone", cfg["backbone"]]
+    for prefix, cls, values in (("method.", run.method_cls, cfg["method_params"]),
+                                ("protocol.", run.protocol_cls, cfg["protocol_params"])):
+        defaults = registry.space(cls).defaults()
+        for key, value in values.items():
+            if key not in defaults or defaults[key] != value:
+                text = str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, float) else str(value)
+                parts += ["--set", f"{prefix}{key}={text}"]
+    budgets = cfg["budgets"]
+    if budgets.get("bandwidth_bytes") is not None:
+        parts += ["--budget-bandwidth", repr(budgets["bandwidth_bytes"])]
+    if budgets.get("client_flops") is not None:
+        parts += ["--budget-compute", repr(budgets["client_flops"])]
+    if "devices" in cfg:
+        parts += ["--devices", str(cfg["devices"])]
+    if cfg.get("charge_inference"):
+        parts.append("--charge-inference")
+    return shlex.join(parts)
+
+
+# ------------------------------------------------------------------------------------------ running
 class Callbacks:
     """Progress hooks for a front end; the runner itself never prints."""
 
@@ -126,15 +222,18 @@ class Callbacks:
     def on_end(self, record: dict[str, Any]) -> None: ...
 
 
-def evaluate(method: Method, federation: Federation, device: torch.device, batch_size: int = 1000) -> list[float]:
+def evaluate(method: Method, federation: Federation, device: torch.device, charged: bool = False,
+             batch_size: int = 1000) -> list[float]:
     """Per-client test accuracy (%) of each client's deployed model.
 
-    A test set shared by clients that deploy the same model (a global test set under FL) is
-    evaluated once.
+    Inference moves through the channel like training; its bytes and FLOPs are charged to the
+    round only when ``charged`` (``--charge-inference``). A test set shared by clients that deploy
+    the same model (a global test set under FL) is evaluated once.
     """
     accuracies: list[float] = []
     done: dict[tuple[Any, ...], float] = {}
-    with torch.no_grad():
+    with torch.no_grad(), (nullcontext() if charged else method.ctx.ledger.uncharged()):
+        method.begin_evaluation()
         for i, client in enumerate(federation.clients):
             key = (method.deployed_model_key(i), id(client.x_test), id(client.y_test), client.normalization)
             if key not in done:
@@ -173,46 +272,54 @@ class Runner:
         self.checkpoint_file = checkpoint_path(self.out_dir, run.name)
 
     # ------------------------------------------------------------------ setup
-    def _build(self) -> tuple[Federation, RunContext, Method]:
+    def build(self) -> tuple[Federation, RunContext, Method, Fleet]:
+        """The federation, context, method and fleet of this run, as training starts (nothing run)."""
         run, spec = self.run, self.run.spec
         federation = self.federation
         if federation is None:
             data_root = Path(spec.data_root) if spec.data_root else None
             federation = run.protocol_cls().build(run.protocol_params, spec.seed, data_root)
-        self.fleet = simtime.fleet_for_run(federation, run.config.get("devices"), spec.seed)
-        ledger = Ledger(federation.num_clients, budgets=spec.budgets)
+        fleet = simtime.fleet_for_run(federation.num_clients, [c.device for c in federation.clients],
+                                      run.config.get("devices"), spec.seed)
+        ledger = Ledger(federation.num_clients, budgets=run.budgets)
         torch.manual_seed(spec.seed)
         ctx = RunContext(
             federation=federation, params=run.method_params, seed=spec.seed, rounds=run.rounds,
-            backbone=run.backbone, protocol_name=run.protocol_cls.name, channel=Channel(ledger),
-            meter=FlopMeter(ledger), ledger=ledger, rng=torch.Generator().manual_seed(spec.seed),
-            device=torch.device(spec.device),
+            backbone=run.backbone, channel=Channel(ledger), meter=FlopMeter(ledger), ledger=ledger, fleet=fleet,
+            device=torch.device(spec.device), clients=client_executor(spec.client_workers),
         )
-        return federation, ctx, run.method_cls(ctx)
+        return federation, ctx, run.method_cls(ctx), fleet
 
-    def _base_record(self, federation: Federation, method: Method) -> dict[str, Any]:
-        return {
+    def _base_record(self, federation: Federation, method: Method, ctx: RunContext, fleet: Fleet) -> dict[str, Any]:
+        timing = method.timing()
+        space = registry.space(self.run.method_cls)
+        record = {
             "schema": SCHEMA,
             "name": self.run.name,
             "status": "running",
             "config": self.run.config,
             "config_hash": config_hash(self.run.config),
-            "method_info": {"schedule": method.schedule, **method.describe()},
-            "simulation": {"schedule": simtime.get_schedule(method.schedule).name, **self.fleet.as_dict()},
+            "command": command_line(self.run),
+            "hparams": {"key": [p.name for p in space.params if p.key], "defaults": space.defaults()},
+            "method_info": {"schedule": timing.schedule, **method.describe()},
+            "simulation": {"schedule": simtime.get_schedule(timing.schedule).name, **fleet.as_dict()},
             "data": {"digest": federation.digest(), "clients": federation.summary()},
             "conventions": CONVENTIONS,
             "environment": environment(),
+            "execution": {"device": str(ctx.device), **ctx.clients.describe()},
             "created": _now(),
             "rounds": [],
             "totals": {},
         }
+        if self.run.reference is not None:
+            record["reference"] = self.run.reference
+        return record
 
     # ------------------------------------------------------------------ checkpoints
     def _save_checkpoint(self, ctx: RunContext, method: Method, record: dict[str, Any]) -> None:
         buffer = io.BytesIO()
         torch.save({
             "method": method.state_dict(),
-            "rng": ctx.rng.get_state(),
             "torch_rng": torch.get_rng_state(),
             "ledger": ctx.ledger.finished,
             "flop_cache": ctx.meter.cache,
@@ -223,15 +330,14 @@ class Runner:
     def _load_checkpoint(self, ctx: RunContext, method: Method) -> dict[str, Any]:
         state = torch.load(self.checkpoint_file, weights_only=False)
         method.load_state_dict(state["method"])
-        ctx.rng.set_state(state["rng"])
         torch.set_rng_state(state["torch_rng"])
         ctx.ledger.finished = state["ledger"]
         ctx.meter.cache.update(state["flop_cache"])
         return state["record"]
 
     # ------------------------------------------------------------------ the loop
-    def execute(self, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
-        """Run (or resume) to the end, a budget stop, or Ctrl-C; always leaves a valid record."""
+    def _check_files(self, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+        """Refuse what would lose a result; return a finished previous record when resuming one."""
         if resume:
             if not self.result_file.exists() or not self.checkpoint_file.exists():
                 raise ConfigError(
@@ -248,46 +354,63 @@ class Runner:
                 f"{self.result_file} already exists. Use --resume to continue it, --force to overwrite, "
                 "or --name to write elsewhere."
             )
+        return None
 
-        federation, ctx, method = self._build()
+    def _train_round(self, r: int, ctx: RunContext, method: Method, federation: Federation,
+                     fleet: Fleet) -> dict[str, Any]:
+        """One round and its evaluation; returns the log entry (BudgetExceeded propagates)."""
+        began = time.perf_counter()
+        ctx.ledger.begin_round()
+        extra = method.run_round(r) or {}
+        accuracies = evaluate(method, federation, ctx.device, charged=bool(self.run.config.get("charge_inference")))
+        per_client = ctx.ledger.end_round()
+        timing = method.timing()
+        return {
+            "round": r + 1,
+            "accuracy": {"per_client": accuracies, "mean": sum(accuracies) / len(accuracies)},
+            "cumulative": ctx.ledger.finished.as_dict(),
+            "per_client": [c.as_dict() for c in per_client],
+            "wall_s": time.perf_counter() - began,
+            "sim_time_s": simtime.simulate_round(timing.schedule, timing.bandwidth_shares, per_client, fleet),
+            "extra": extra,
+        }
+
+    def execute(self, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+        """Run (or resume) to the end, a budget stop, or Ctrl-C; always leaves a valid record."""
+        finished = self._check_files(resume, overwrite)
+        if finished is not None:
+            return finished
+        federation, ctx, method, fleet = self.build()
+        try:
+            return self._loop(federation, ctx, method, fleet, resume)
+        finally:
+            ctx.clients.close()
+
+    def _loop(self, federation: Federation, ctx: RunContext, method: Method, fleet: Fleet, resume: bool) -> dict[str, Any]:
         if resume:
             record = self._load_checkpoint(ctx, method)
         else:
-            record = self._base_record(federation, method)
+            record = self._base_record(federation, method, ctx, fleet)
             self._save_checkpoint(ctx, method, record)
         start = len(record["rounds"])
         self.callbacks.on_start(self.run, start)
-        ctx.ledger.budgets = self.run.spec.budgets
+        ctx.ledger.budgets = self.run.budgets
         record["status"] = "running"
-        snapshot_needed = any(v is not None for v in self.run.spec.budgets.as_dict().values())
+        snapshot_needed = any(v is not None for v in self.run.budgets.as_dict().values())
         try:
             for r in range(start, self.run.rounds):
                 ctx.progress = lambda f, r=r: self.callbacks.on_progress(r, f)
-                snapshot = (method.state_dict(), ctx.rng.get_state(), torch.get_rng_state()) if snapshot_needed else None
-                began = time.perf_counter()
-                ctx.ledger.begin_round()
+                snapshot = (method.state_dict(), torch.get_rng_state()) if snapshot_needed else None
                 try:
-                    extra = method.run_round(r) or {}
+                    entry = self._train_round(r, ctx, method, federation, fleet)
                 except BudgetExceeded as exc:
                     assert snapshot is not None
                     method.load_state_dict(snapshot[0])
-                    ctx.rng.set_state(snapshot[1])
-                    torch.set_rng_state(snapshot[2])
+                    torch.set_rng_state(snapshot[1])
                     ctx.ledger.current = []
                     record["status"] = "budget-stopped"
                     record["budget_stop"] = {"round": r + 1, "what": exc.what, "would_use": exc.used, "budget": exc.budget}
                     break
-                per_client = ctx.ledger.end_round()
-                accuracies = evaluate(method, federation, ctx.device)
-                entry = {
-                    "round": r + 1,
-                    "accuracy": {"per_client": accuracies, "mean": sum(accuracies) / len(accuracies)},
-                    "cumulative": ctx.ledger.finished.as_dict(),
-                    "per_client": [c.as_dict() for c in per_client],
-                    "wall_s": time.perf_counter() - began,
-                    "sim_time_s": simtime.simulate_round(method, per_client, self.fleet),
-                    "extra": extra,
-                }
                 record["rounds"].append(entry)
                 record["totals"] = totals_from_rounds(record["rounds"])
                 record["updated"] = _now()
@@ -310,31 +433,7 @@ class Runner:
         return sealed
 
 
-def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals are a pure function of the per-round log (so a leaderboard can recompute them)."""
-    if not rounds:
-        return {"rounds_completed": 0, "accuracy": None, "accuracy_per_client": [], "wall_s": 0.0,
-                "bytes_total": 0, "paper_bytes_total": 0, "client_flops": 0, "server_flops": 0,
-                "total_flops": 0, "client_fwd_macs": 0, "server_fwd_macs": 0, "total_fwd_macs": 0,
-                "sim_time_s": 0.0}
-    last = rounds[-1]
-    cum = dict(last["cumulative"])
-    return {
-        "rounds_completed": len(rounds),
-        "accuracy": last["accuracy"]["mean"],
-        "accuracy_per_client": last["accuracy"]["per_client"],
-        "wall_s": sum(r["wall_s"] for r in rounds),
-        "sim_time_s": sum(r["sim_time_s"] for r in rounds) if all("sim_time_s" in r for r in rounds) else None,
-        **cum,
-        "total_flops": cum["client_flops"] + cum["server_flops"],
-        "total_fwd_macs": cum["client_fwd_macs"] + cum["server_fwd_macs"],
-    }
-
-
 def run(spec: RunSpec, out_dir: str | Path = "results", resume: bool = False, overwrite: bool = False,
         callbacks: Callbacks | None = None) -> dict[str, Any]:
     """Resolve, build and execute a run; returns the sealed record."""
     return Runner(resolve(spec), out_dir, callbacks).execute(resume=resume, overwrite=overwrite)
-
-
-ProgressFn = Callable[[int, float], None]

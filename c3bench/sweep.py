@@ -141,6 +141,7 @@ class Job:
     name: str
     key: str
     rounds: int
+    method: str = ""
     start_round: int = 0
     resume: bool = False
     overwrite: bool = False
@@ -149,7 +150,7 @@ class Job:
     @property
     def label(self) -> str:
         shown = ",".join(f"{k}={v}" for k, v in sorted(self.varied.items()))
-        return f"{self.spec.method}" + (f" {shown}" if shown else "") + f" s{self.spec.seed}"
+        return f"{self.method or self.spec.method}" + (f" {shown}" if shown else "") + f" s{self.spec.seed}"
 
 
 @dataclass
@@ -194,7 +195,7 @@ def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
         if key in index:
             done[run.name] = index[key]
             continue
-        job = Job(run.spec, run.name, key, run.rounds, varied=varied[run.name])
+        job = Job(run.spec, run.name, key, run.rounds, run.method_cls.name, varied=varied[run.name])
         result, checkpoint = result_path(out_dir, run.name), checkpoint_path(out_dir, run.name)
         if result.exists():
             try:

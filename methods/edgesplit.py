@@ -1,9 +1,9 @@
 """EdgeSplit (Zhang, Cao, Sahni, Chen, Jiang, 2024): parallel split learning with a split point and a
 share of the server's bandwidth chosen per device.
 
-Before training, ``c3bench.planner.SplitPlanner`` picks each device's cut and bandwidth share by
+Before training, ``c3bench.edgesplit.planner.SplitPlanner`` picks each device's cut and bandwidth share by
 the alternating optimisation (see that module for the round model and the algorithm), using the
-clients' device profiles (``--devices``, the protocol's, or the default fleet) and per-block FLOPs
+run's fleet (``RunContext.fleet``: ``--devices``, the protocol's, or the default) and per-block FLOPs
 and activation sizes measured on the real backbone. Then, each round:
 
 1. every device ``i`` runs one local epoch of split steps (``c3bench.split.split_step``) with its
@@ -25,39 +25,41 @@ import copy
 from typing import Any
 
 import torch
-from torch import nn
 
 from c3bench.accounting import SERVER
-from c3bench.accounting.devices import Fleet, default_fleet
-from c3bench.data.batches import batch_indices, make_batch
-from c3bench.method import Method
-from c3bench.planner import SplitPlanner, profile_model
+from c3bench.accounting.devices import default_fleet
+from c3bench.aggregation import weighted_average
+from c3bench.edgesplit.planner import SplitPlanner, profile_model
+from c3bench.method import Method, Timing
 from c3bench.registry import register_method
-from c3bench.split import SPLIT_HPARAMS, adam, set_round_lr, split_step, weighted_average
-
-
-def run_fleet(federation) -> Fleet:
-    """The fleet the runner attached to the federation (else the protocol's devices or the default)."""
-    fleet = federation.notes.get("fleet")
-    return fleet if fleet is not None else default_fleet(federation.num_clients, [c.device for c in federation.clients])
+from c3bench.split import (
+    SPLIT_HPARAMS,
+    adam,
+    evaluating,
+    round_epochs,
+    set_round_lr,
+    split_predict,
+    split_step,
+    train_in_turns,
+)
 
 
 @register_method
 class EdgeSplit(Method):
     name = "edgesplit"
     description = "EdgeSplit: parallel split learning, per-device split points and bandwidth by alternating optimisation."
+    family = "split"
     hparams = tuple(h for h in SPLIT_HPARAMS if h.name not in ("cut", "mu"))
-    schedule = "parallel"
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.global_model = ctx.new_backbone()
         fed = ctx.federation
+        fleet = ctx.fleet if ctx.fleet is not None else default_fleet(fed.num_clients, [c.device for c in fed.clients])
         profile = profile_model(self.global_model, fed.input_shape)
-        planner = SplitPlanner(profile, run_fleet(fed), [c.num_train for c in fed.clients], self.p["batch_size"])
-        plan = planner.solve()
+        plan = SplitPlanner(profile, fleet, [c.num_train for c in fed.clients], self.p["batch_size"]).solve()
         self.cuts: list[int] = plan.cuts
-        self.bandwidth_shares: list[float] = plan.shares  # read by the simulated-time model
+        self.shares: tuple[float, ...] = tuple(plan.shares)
         self.plan_info = {"cuts": plan.cuts, "bandwidth_shares": plan.shares, "planned_round_s": plan.makespan_s,
                           "plan_iterations": plan.iterations, "last_client_blocks": [profile.blocks[c - 1] for c in plan.cuts]}
         self.client_models = [copy.deepcopy(self.global_model[:c]) for c in self.cuts]
@@ -65,18 +67,19 @@ class EdgeSplit(Method):
         self.client_opts = [adam(m.parameters(), self.p) for m in self.client_models]
         self.server_opts = [adam(m.parameters(), self.p) for m in self.server_copies]
 
+    def timing(self) -> Timing:
+        return Timing("parallel", self.shares)
+
     def run_round(self, round_index: int) -> dict[str, Any]:
-        ctx, p = self.ctx, self.p
-        set_round_lr([*self.client_opts, *self.server_opts], p, round_index, ctx.rounds)
+        ctx = self.ctx
+        set_round_lr([*self.client_opts, *self.server_opts], self.p, round_index, ctx.rounds)
         n = ctx.federation.num_clients
-        for i in range(n):
-            data = ctx.federation.clients[i]
-            batches = list(batch_indices(data.num_train, p["batch_size"], ctx.rng))
-            for b, idx in enumerate(batches):
-                x, y = make_batch(data.x_train, data.y_train, idx, data.normalization, ctx.federation.augment, ctx.rng)
-                split_step(ctx, i, self.client_models[i], self.server_copies[i], self.client_opts[i],
-                           self.server_opts[i], x.to(ctx.device), y.to(ctx.device), tag=f"edgesplit-{self.cuts[i]}")
-                ctx.progress((i + (b + 1) / len(batches)) / n)
+
+        def step(i: int, x: torch.Tensor, y: torch.Tensor) -> None:
+            split_step(ctx, i, self.client_models[i], self.server_copies[i], self.client_opts[i], self.server_opts[i],
+                       x, y, tag=f"edgesplit-{self.cuts[i]}")
+
+        train_in_turns(ctx, round_epochs(ctx, round_index), range(n), step)
         uploads = [ctx.channel.send(m.state_dict(), src=i, dst=SERVER) for i, m in enumerate(self.client_models)]
         # Every device's path holds one copy of every block: its upload below the cut, its server copy above.
         paths = [{**up, **server.state_dict()} for up, server in zip(uploads, self.server_copies, strict=True)]
@@ -87,11 +90,9 @@ class EdgeSplit(Method):
         return {}
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        model = nn.Sequential(self.client_models[client], self.server_copies[client])
-        model.eval()
-        out = model(x)
-        model.train()
-        return out
+        model, server = self.client_models[client], self.server_copies[client]
+        with evaluating(model, server):
+            return split_predict(self.ctx, client, model, server, x, f"edgesplit-{self.cuts[client]}")
 
     def describe(self) -> dict[str, Any]:
         return dict(self.plan_info)

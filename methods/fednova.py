@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from c3bench.federated import FederatedMethod, LocalResult
+from c3bench.federated import Arrival, FederatedMethod
 from c3bench.registry import register_method
 
 
@@ -53,20 +53,18 @@ class FedNova(FederatedMethod):
                    "tau_eff (AdaSplit authors' defaults: Adam lr 3.3e-4, batch 100, 1 local epoch).")
 
     def finish_local(self, client: int, model: torch.nn.Module, steps: int) -> dict[str, Any]:
+        """The client sends ||a_i||_1 up with its model."""
         return {"a": torch.tensor(normalizer(steps, self.p["optimizer"], self.p["momentum"]), dtype=torch.float32)}
 
-    def extra_up(self, client: int, result: LocalResult) -> dict[str, Any]:
-        return {"a": result.extra["a"]}
-
-    def server_models(self, results: list[LocalResult], weights: list[float]) -> list[dict[str, torch.Tensor]]:
+    def server_models(self, arrivals: list[Arrival], weights: list[float]) -> list[dict[str, torch.Tensor]]:
         """Each client's model rewritten as ``x + (tau_eff / ||a_i||_1) (y_i - x)``; their weighted
         average is then exactly the FedNova update."""
         x = self.global_model.state_dict()
-        norms = [float(r.extra["a"]) for r in results]
+        norms = [float(a.extra["a"]) for a in arrivals]
         tau_eff = sum(p * a for p, a in zip(weights, norms, strict=True))
         rewritten = []
-        for r, a in zip(results, norms, strict=True):
+        for arrival, a in zip(arrivals, norms, strict=True):
             scale = tau_eff / a
             rewritten.append({name: (x[name] + scale * (y - x[name])) if y.is_floating_point() else y
-                              for name, y in r.state.items()})
+                              for name, y in arrival.model.items()})
         return rewritten

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from c3bench.federated import FederatedMethod, LocalResult
+from c3bench.federated import Arrival, FederatedMethod
 from c3bench.hparams import ConfigError
 from c3bench.registry import register_method
 
@@ -40,15 +40,14 @@ class Scaffold(FederatedMethod):
     description = ("Control variates (option II) correct client drift; c goes down and delta c_i comes up "
                    "with the model, so twice FedAvg's bytes (AdaSplit authors' defaults: Adam lr 3.3e-4, "
                    "batch 100, 1 local epoch).")
-    transient = (*FederatedMethod.transient, "_anchor", "_correction", "_received_c")
+    transient = ("_anchor", "_correction", "_received_c")
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.server_c = _zeros_like_params(self.global_model)
-        self.client_c: dict[int, dict[str, torch.Tensor]] = {}  # client side: each c_i stays on its client
+        self.server_c = _zeros_like_params(self.global_model)  # each client's c_i is in client_state
 
     @classmethod
-    def finalize_params(cls, params: dict[str, Any], protocol: str) -> dict[str, Any]:
+    def finalize_params(cls, params: dict[str, Any]) -> dict[str, Any]:
         if params["lr"] <= 0:
             raise ConfigError("scaffold needs lr > 0: option II divides the model change by K * lr.")
         return params
@@ -57,7 +56,7 @@ class Scaffold(FederatedMethod):
         return {"c": self.server_c}
 
     def start_local(self, client: int, model: torch.nn.Module, received: dict[str, Any]) -> None:
-        own = self.client_c.setdefault(client, _zeros_like_params(model))
+        own = self.client_state.setdefault(client, _zeros_like_params(model))
         self._received_c = received["c"]
         self._anchor = {name: p.detach().clone() for name, p in model.named_parameters()}
         self._correction = [received["c"][name] - own[name] for name, _ in model.named_parameters()]
@@ -67,19 +66,16 @@ class Scaffold(FederatedMethod):
             torch._foreach_add_(list(model.parameters()), self._correction, alpha=-self.p["lr"])
 
     def finish_local(self, client: int, model: torch.nn.Module, steps: int) -> dict[str, Any]:
-        own, c = self.client_c[client], self._received_c
+        own, c = self.client_state[client], self._received_c
         scale = 1.0 / (steps * self.p["lr"])
         new = {name: own[name] - c[name] + (self._anchor[name] - p.detach()) * scale
                for name, p in model.named_parameters()}
         delta = {name: new[name] - own[name] for name in new}
-        self.client_c[client] = new
-        return {"delta_c": delta}
+        self.client_state[client] = new
+        return {"delta_c": delta}  # sent up with the model
 
-    def extra_up(self, client: int, result: LocalResult) -> dict[str, Any]:
-        return {"delta_c": result.extra["delta_c"]}
-
-    def after_aggregate(self, results: list[LocalResult], weights: list[float]) -> None:
-        share = len(results) / self.ctx.federation.num_clients  # |S| / N
+    def after_aggregate(self, arrivals: list[Arrival], weights: list[float]) -> None:
+        share = len(arrivals) / self.ctx.federation.num_clients  # |S| / N
         for name, c in self.server_c.items():
-            mean_delta = sum(r.extra["delta_c"][name] for r in results) / len(results)
+            mean_delta = sum(a.extra["delta_c"][name] for a in arrivals) / len(arrivals)
             c.add_(mean_delta * share)

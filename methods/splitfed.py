@@ -15,17 +15,28 @@ from typing import Any
 import torch
 
 from c3bench.accounting import SERVER
-from c3bench.data.batches import batch_indices, make_batch
+from c3bench.aggregation import weighted_average
 from c3bench.hparams import HParam
-from c3bench.method import Method
+from c3bench.method import Method, Timing
 from c3bench.registry import register_method
-from c3bench.split import SPLIT_HPARAMS, adam, set_round_lr, split_models, split_step, weighted_average
+from c3bench.split import (
+    SPLIT_HPARAMS,
+    adam,
+    evaluating,
+    round_epochs,
+    set_round_lr,
+    split_models,
+    split_predict,
+    split_step,
+    train_in_turns,
+)
 
 
 @register_method
 class SplitFed(Method):
     name = "splitfed"
     description = "SplitFed: split learning with client models averaged each round (V1 parallel, V2 sequential)."
+    family = "split"
     hparams = (*SPLIT_HPARAMS, HParam("variant", str, "v1", "v1: parallel, server copies averaged; "
                                       "v2: one server model, clients in random order", choices=("v1", "v2"), key=True))
 
@@ -42,29 +53,25 @@ class SplitFed(Method):
             self.server_copies = [self.server_model]
             self.server_opts = [adam(self.server_model.parameters(), self.p)]
 
-    @property
-    def schedule(self) -> str:  # type: ignore[override]
-        return "parallel" if self.p["variant"] == "v1" else "sequential"
+    def timing(self) -> Timing:
+        return Timing("parallel" if self.p["variant"] == "v1" else "sequential")
 
     def run_round(self, round_index: int) -> dict[str, Any]:
-        ctx, p = self.ctx, self.p
-        set_round_lr([*self.client_opts, *self.server_opts], p, round_index, ctx.rounds)
+        ctx = self.ctx
+        set_round_lr([*self.client_opts, *self.server_opts], self.p, round_index, ctx.rounds)
         n = ctx.federation.num_clients
-        v1 = p["variant"] == "v1"
-        order = list(range(n)) if v1 else torch.randperm(n, generator=ctx.rng).tolist()
+        v1 = self.p["variant"] == "v1"
+        order = list(range(n)) if v1 else torch.randperm(n, generator=ctx.stream("order", round_index)).tolist()
         if v1:  # every server copy starts the round from the averaged server model
             for s in self.server_copies:
                 s.load_state_dict(self.server_model.state_dict())
-        for k, i in enumerate(order):
-            server, server_opt = (self.server_copies[i], self.server_opts[i]) if v1 else (
-                self.server_model, self.server_opts[0])
-            data = ctx.federation.clients[i]
-            batches = list(batch_indices(data.num_train, p["batch_size"], ctx.rng))
-            for b, idx in enumerate(batches):
-                x, y = make_batch(data.x_train, data.y_train, idx, data.normalization, ctx.federation.augment, ctx.rng)
-                split_step(ctx, i, self.client_models[i], server, self.client_opts[i], server_opt,
-                           x.to(ctx.device), y.to(ctx.device), tag=f"splitfed-{self.cut}")
-                ctx.progress((k + (b + 1) / len(batches)) / n)
+
+        def step(i: int, x: torch.Tensor, y: torch.Tensor) -> None:
+            k = i if v1 else 0
+            split_step(ctx, i, self.client_models[i], self.server_copies[k], self.client_opts[i], self.server_opts[k],
+                       x, y, tag=f"splitfed-{self.cut}")
+
+        train_in_turns(ctx, round_epochs(ctx, round_index), order, step)
         sizes = [c.num_train for c in ctx.federation.clients]
         if v1:  # the server copies live on the server: averaging them moves nothing
             self.server_model.load_state_dict(weighted_average([s.state_dict() for s in self.server_copies], sizes))
@@ -75,11 +82,9 @@ class SplitFed(Method):
         return {"order": order}
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        model = torch.nn.Sequential(self.client_models[client], self.server_model)
-        model.eval()
-        out = model(x)
-        model.train()
-        return out
+        model = self.client_models[client]
+        with evaluating(model, self.server_model):
+            return split_predict(self.ctx, client, model, self.server_model, x, f"splitfed-{self.cut}")
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut, "variant": self.p["variant"]}

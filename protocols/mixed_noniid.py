@@ -31,6 +31,11 @@ CIFAR-100's missing test split (their notMNIST copy was also resized, not padded
 Preprocessing: 32x32x3; the grayscale datasets are zero-padded from 28 to 32 and copied to three
 channels. Each client normalises with its own dataset's statistics (see c3bench.data.datasets).
 No augmentation (flips would change letters and digits).
+
+Suggested method settings (``suggested_params``), as the AdaSplit authors ran this protocol: split
+methods iterate up to the longest client (``iteration=longest``: a client with less data cycles
+through it again, so every client processes 24,500 samples a round), and AdaSplit's mask penalty
+is lambda = 1e-3 (the paper's Section 4.4).
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class MixedNonIID(Protocol):
     default_backbone = "lenet"
     needs_data = True
     hparams = ()
+    suggested_params = {"iteration": "longest", "lambda": 1e-3}
 
     def build(self, params: dict[str, Any], seed: int, data_root: Path | None) -> Federation:
         require_datasets([dataset for dataset, _ in TASKS], data_root)  # one message for all that are missing

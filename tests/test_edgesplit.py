@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
+from c3bench.edgesplit.planner import profile_model, split_counters
 from c3bench.models import build_backbone
-from c3bench.planner import profile_model, split_counters
 from c3bench.runner import Runner, resolve
 from tests.helpers import tiny_spec
 
@@ -61,7 +61,7 @@ def test_blocks_are_averaged_across_client_parts_of_different_depths(tmp_path):
     federation = run.protocol_cls().build(run.protocol_params, 0)
     small = federation.clients[1]  # unequal data sizes, so the weights matter
     small.x_train, small.y_train = small.x_train[:40], small.y_train[:40]
-    federation, ctx, method = Runner(run, tmp_path / "r", federation=federation)._build()
+    federation, ctx, method, _ = Runner(run, tmp_path / "r", federation=federation).build()
     before = {k: v.clone() for k, v in method.global_model.state_dict().items()}
     ctx.ledger.begin_round()
     trained = []  # each device's path (client part + server copy) just before aggregation
@@ -85,5 +85,5 @@ def test_blocks_are_averaged_across_client_parts_of_different_depths(tmp_path):
         assert torch.allclose(after[key], expected.to(after[key].dtype))
         assert not torch.equal(after[key], before[key])
     x = torch.randn(4, 3, 32, 32)
-    with torch.no_grad():
+    with torch.no_grad(), ctx.ledger.uncharged():
         assert torch.allclose(method.predict(0, x), method.predict(1, x))  # one global model after the round

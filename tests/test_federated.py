@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from c3bench.federation import Federation
+from c3bench.method import derive_seed
 from c3bench.models import build_backbone
 from c3bench.results import strip_volatile
 from c3bench.runner import Callbacks, Runner, resolve
@@ -39,13 +40,13 @@ def _recording(cls):
             super().__init__(ctx)
             self.log = []
 
-        def aggregate(self, results):
+        def aggregate(self, arrivals):
             self.log.append({
                 "x": {k: v.clone() for k, v in self.global_model.state_dict().items()},
-                "clients": [(r.client, r.num_samples, r.steps, {k: v.clone() for k, v in r.state.items()}, r.extra)
-                            for r in results],
+                "clients": [(a.client, a.num_samples, {k: v.clone() for k, v in a.model.items()}, a.extra)
+                            for a in arrivals],
             })
-            super().aggregate(results)
+            super().aggregate(arrivals)
 
     return Recording
 
@@ -55,7 +56,7 @@ def build(tmp_path, method="fedavg", federation=None, record=False, seed=0, **ov
     resolved = resolve(tiny_spec(method, seed=seed, **overrides))
     if record:
         resolved = dataclasses.replace(resolved, method_cls=_recording(resolved.method_cls))
-    return Runner(resolved, tmp_path, federation=federation)._build()
+    return Runner(resolved, tmp_path, federation=federation).build()[:3]
 
 
 def train(ctx, method, rounds, start=0):
@@ -97,11 +98,11 @@ def test_one_client_equals_centralised_training_step_for_step(tmp_path, method, 
                         local_epochs=str(epochs), weight_decay=str(wd), momentum="0.9", **extra)
     data = fed.clients[0]
 
-    # the centralised loop, written independently: same initialisation, same batches, the optimiser
-    # restarted each round (a client builds a new one per visit), the proximal term to the round's start
+    # the centralised loop, written independently: same initialisation, same batches (the client's
+    # stream of each round), the optimiser restarted each round (a client builds a new one per visit),
+    # the proximal term to the round's start
     torch.manual_seed(0)
     model = build_backbone("simple-cnn", fed.num_classes)
-    gen = torch.Generator().manual_seed(0)
     mean = torch.tensor(data.normalization.mean).view(1, 3, 1, 1)
     std = torch.tensor(data.normalization.std).view(1, 3, 1, 1)
     for r in range(rounds):
@@ -110,6 +111,7 @@ def test_one_client_equals_centralised_training_step_for_step(tmp_path, method, 
         else:
             opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=wd)
         start = [p.detach().clone() for p in model.parameters()]
+        gen = torch.Generator().manual_seed(derive_seed(0, "client", 0, r))
         for _ in range(epochs):
             for idx in torch.randperm(data.num_train, generator=gen).split(bs):
                 x = (data.x_train[idx].float() / 255.0 - mean) / std
@@ -158,19 +160,19 @@ def test_scaffold_control_variates_follow_option_ii(tmp_path):
     train(ctx, sca, 1)
     (log,) = sca.log
     x = log["x"]
-    for client, _, steps, y, extra in log["clients"]:
+    steps = math.ceil(ctx.federation.clients[0].num_train / 16)
+    for client, _, y, extra in log["clients"]:
         for name in sca.server_c:
             expected = (x[name] - y[name]) / (steps * lr)  # c_i + (x - y)/(K lr) - c with c = c_i = 0
-            torch.testing.assert_close(sca.client_c[client][name], expected)
+            torch.testing.assert_close(sca.client_state[client][name], expected)
             torch.testing.assert_close(extra["delta_c"][name], expected)  # what came up the channel
     for name, c in sca.server_c.items():  # |S| = N: c = mean of delta c_i
-        torch.testing.assert_close(c, (sca.client_c[0][name] + sca.client_c[1][name]) / 2)
+        torch.testing.assert_close(c, (sca.client_state[0][name] + sca.client_state[1][name]) / 2)
 
     # round 2, client 0, replayed by hand: y <- y - lr * (g(y) + c - c_0) on the same batches
-    gen = torch.Generator()
-    gen.set_state(ctx.rng.get_state())
+    gen = ctx.stream("client", 0, 1)
     c = {k: v.clone() for k, v in sca.server_c.items()}
-    c0 = {k: v.clone() for k, v in sca.client_c[0].items()}
+    c0 = {k: v.clone() for k, v in sca.client_state[0].items()}
     model = build_backbone("simple-cnn", ctx.federation.num_classes)
     model.load_state_dict(state(sca))
     data = ctx.federation.clients[0]
@@ -186,7 +188,7 @@ def test_scaffold_control_variates_follow_option_ii(tmp_path):
     train(ctx, sca, 1, start=1)
     uploaded = sca.log[1]["clients"][0]
     assert uploaded[0] == 0
-    assert_states(uploaded[3], model.state_dict(), exact=False, atol=1e-5)
+    assert_states(uploaded[2], model.state_dict(), exact=False, atol=1e-5)
 
 
 def test_scaffold_server_variate_is_the_mean_of_client_variates_under_sampling(tmp_path):
@@ -196,7 +198,7 @@ def test_scaffold_server_variate_is_the_mean_of_client_variates_under_sampling(t
         (extra,) = train(ctx, sca, 1, start=r)
         assert len(extra["selected"]) == 2
         for name, c in sca.server_c.items():
-            total = sum(sca.client_c.get(i, {}).get(name, torch.zeros_like(c)) for i in range(4))
+            total = sum(sca.client_state.get(i, {}).get(name, torch.zeros_like(c)) for i in range(4))
             torch.testing.assert_close(c, total / 4)
     assert any(c.abs().sum() > 0 for c in sca.server_c.values())
 
@@ -246,9 +248,9 @@ def test_fednova_with_unequal_steps_follows_the_normalised_update(tmp_path):
     p = [n / sum(sizes) for n in sizes]
     taus = [epochs * math.ceil(n / bs) for n in sizes]
     a = [(t - rho * (1 - rho**t) / (1 - rho)) / (1 - rho) for t in taus]
-    assert [c[2] for c in log["clients"]] == taus
+    assert [float(c[3]["a"]) for c in log["clients"]] == pytest.approx(a)  # what came up the channel
     tau_eff = sum(pi * ai for pi, ai in zip(p, a, strict=True))
-    ys = [c[3] for c in log["clients"]]
+    ys = [c[2] for c in log["clients"]]
     expected = {k: x[k] - tau_eff * sum(pi * (x[k] - y[k]) / ai for pi, y, ai in zip(p, ys, a, strict=True)) for k in x}
     assert_states(state(nova), expected, exact=False)
     fedavg_like = {k: sum(pi * y[k] for pi, y in zip(p, ys, strict=True)) for k in x}
@@ -261,7 +263,7 @@ def test_aggregation_weights_are_data_sizes(tmp_path):
     fed = unequal_federation(tmp_path / "f", sizes)
     _, ctx, avg = build(tmp_path, "fedavg", federation=fed, record=True, **SGD)
     train(ctx, avg, 1)
-    ys = {c[0]: c[3] for c in avg.log[0]["clients"]}
+    ys = {c[0]: c[2] for c in avg.log[0]["clients"]}
     assert [c[1] for c in avg.log[0]["clients"]] == list(sizes)
     weighted = {k: (64 * ys[0][k] + 16 * ys[1][k]) / 80 for k in ys[0]}
     assert_states(state(avg), weighted, exact=False)

@@ -98,13 +98,26 @@ def test_submit_refuses_tampered_and_mismatched_records(result_files, board_dir,
     assert not list(find_boards(board_dir)["synthetic"].entries_dir.glob("*.json"))
 
 
-def test_submit_enforces_the_boards_protocol_parameters_and_budgets(result_files, tmp_path):
-    new_board(tmp_path / "strict", "synthetic", 1e-4, CMAX, 8.0, "c3bench", {**TINY, "num_clients": "3"})
+def test_submit_enforces_the_boards_protocol_parameters(result_files, tmp_path):
+    new_board(tmp_path / "strict", "synthetic", BMAX, CMAX, 8.0, "c3bench", {**TINY, "num_clients": "3"})
     with pytest.raises(SubmissionError) as exc_info:
         submit(result_files[:1], tmp_path / "strict")
-    problems = exc_info.value.problems
-    assert {"config.protocol_params.num_clients", "totals"} <= {p.field for p in problems}
-    assert any("above the board's Bmax" in p.message for p in problems)
+    assert {p.field for p in exc_info.value.problems} == {"config.protocol_params.num_clients"}
+
+
+def test_an_entry_over_a_budget_is_filed_scored_and_marked(result_files, tmp_path):
+    # the paper's own SL baselines exceed Mixed-CIFAR's Bmax: cost is not misconduct
+    new_board(tmp_path / "tight", "synthetic", 1e-4, CMAX, 8.0, "c3bench", dict(TINY))
+    report = submit(result_files[:1], tmp_path / "tight")
+    assert len(report.filed) == 1
+    board = find_boards(tmp_path / "tight")["synthetic"]
+    record = load_record(result_files[0])
+    row = next(line for line in board.readme.read_text().splitlines() if "| fedavg |" in line)
+    assert "over budget (bandwidth)" in row
+    c3 = c3_score(record["totals"]["accuracy"], record["totals"]["bytes_total"] / 1e9,
+                  record["totals"]["client_flops"] / 1e12, 1e-4, CMAX)
+    assert f"{c3:.4f}" in row
+    assert check(tmp_path / "tight")[1] == []
 
 
 def test_check_catches_edited_entries_and_readme(result_files, board_dir):

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from c3bench.accounting.devices import MBIT, DeviceProfile, Fleet, ServerProfile, draw_fleet, parse_fleet
 from c3bench.accounting.flops import train_step_cost
 from c3bench.cli import app
+from c3bench.edgesplit.planner import SplitPlanner, profile_backbone
 from c3bench.models import build_backbone
-from c3bench.planner import SplitPlanner, profile_backbone
 
 
 @pytest.fixture(scope="module")

@@ -37,18 +37,21 @@ def _disjoint(*index_sets: torch.Tensor) -> bool:
 
 def test_mixed_cifar_sizes_classes_and_no_overlap(cifar):
     fed = cifar[0]
-    assert fed.num_clients == 5 and fed.num_classes == 2 and fed.augment
+    assert fed.num_clients == 5 and fed.num_classes == 10 and fed.augment  # the authors' 10-way head
     assert [(c.num_train, c.num_test) for c in fed.clients] == [(10_800, 1_200)] * 5
     pairs = fed.notes["client_classes"]
     assert sorted(c for p in pairs for c in p) == list(range(10))  # 5 disjoint pairs cover CIFAR-10
     assert fed.notes["class_names"][0] == ["airplane", "automobile"]
-    for client in fed.clients:
-        counts = torch.bincount(client.y_train).tolist()  # both classes, relabelled 0/1; a random 90/10 cut
-        assert len(counts) == 2 and min(counts) > 5_200
+    for i, client in enumerate(fed.clients):
+        counts = torch.bincount(client.y_train, minlength=10).tolist()  # its two CIFAR-10 labels; a random 90/10 cut
+        assert [k for k, c in enumerate(counts) if c] == [2 * i, 2 * i + 1] and min(counts[2 * i:2 * i + 2]) > 5_200
+        assert set(client.y_test.tolist()) == {2 * i, 2 * i + 1}
         assert client.x_train.shape[1:] == (3, 32, 32)
     splits = fed.notes["indices"]
     assert _disjoint(*[s[part] for s in splits for part in ("train", "test")])  # 60,000 distinct images
     assert sum(len(s["train"]) + len(s["test"]) for s in splits) == 60_000
+    relabelled = _build("mixed-cifar", 0, relabel=True)
+    assert relabelled.num_classes == 2 and set(relabelled.clients[3].y_train.tolist()) == {0, 1}
 
 
 def test_mixed_cifar_same_seed_same_split_other_seed_other_split(cifar):

@@ -103,9 +103,9 @@ def test_a_tampered_record_is_refused(tmp_path):
         (RunSpec("fedavg", "synthetic", overrides={"lr": "fast"}), "bad value for 'lr'"),
         (RunSpec("fedavg", "synthetic", overrides={"optimizer": "adamw"}), "choose one of adam, sgd"),
         (RunSpec("fedavg", "synthetic", overrides={"num_clients": "0"}), "below the minimum"),
-        (RunSpec("fedavg", "synthetic", rounds=0), "at least 1"),
+        (RunSpec("fedavg", "synthetic", rounds=0), "between 1 and"),
         (RunSpec("fedavg", "synthetic", backbone="resnet9000"), "unknown backbone"),
-        (RunSpec("fedavg", "synthetic", budgets=Budgets(bandwidth_bytes=-1)), "must be positive"),
+        (RunSpec("fedavg", "synthetic", budgets=Budgets(bandwidth_bytes=-1)), "must be a positive"),
     ],
 )
 def test_bad_configuration_is_rejected_before_any_work(spec, message):
@@ -125,7 +125,10 @@ def test_record_carries_config_environment_and_both_conventions(tmp_path):
             "server_flops", "server_fwd_macs"} <= set(rnd["cumulative"])
     assert rnd["cumulative"]["client_fwd_macs"] * 2 < rnd["cumulative"]["client_flops"]
     assert len(rnd["accuracy"]["per_client"]) == 2
-    assert set(record["conventions"]) == {"bytes", "paper_bytes", "flops", "fwd_macs"}
+    assert set(record["conventions"]) == {"bytes", "paper_bytes", "flops", "fwd_macs", "not_counted"}
+    assert "Evaluation" in record["conventions"]["not_counted"]
+    assert record["command"].startswith("c3bench run -m fedavg -p synthetic --rounds 1 --seed 7")
+    assert "lr" in record["hparams"]["defaults"] and record["execution"]["client_workers"] == 1
 
 
 def test_a_test_set_shared_by_clients_deploying_one_model_is_evaluated_once():

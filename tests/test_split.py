@@ -7,25 +7,19 @@ import math
 import torch
 
 from c3bench import registry
-from c3bench.accounting import Budgets, Channel, FlopMeter, Ledger
 from c3bench.accounting.flops import train_step_cost
-from c3bench.method import RunContext
+from c3bench.adasplit.orchestrator import UCBOrchestrator
+from c3bench.aggregation import weighted_average
 from c3bench.models import lenet, simple_cnn
-from c3bench.orchestrator import UCBOrchestrator
-from c3bench.runner import resolve
-from c3bench.split import choose_cut, weighted_average
+from c3bench.runner import Runner, resolve
+from c3bench.split import choose_cut
 from tests.helpers import run_tiny, tiny_spec
 
 
 def _method(name: str, **overrides):
-    """A method instance on the tiny synthetic federation, outside the runner (to inspect state)."""
-    run = resolve(tiny_spec(name, **overrides))
-    federation = run.protocol_cls().build(run.protocol_params, 0, None)
-    ledger = Ledger(federation.num_clients, Budgets())
-    torch.manual_seed(0)
-    ctx = RunContext(federation, run.method_params, 0, run.rounds, run.backbone, "synthetic", Channel(ledger),
-                     FlopMeter(ledger), ledger, torch.Generator().manual_seed(0))
-    return run.method_cls(ctx), ctx
+    """A method instance on the tiny synthetic federation, built as the runner builds it (to inspect state)."""
+    _, ctx, method, _ = Runner(resolve(tiny_spec(name, **overrides)), "unused").build()
+    return method, ctx
 
 
 def test_mu_and_cut_choose_the_client_part():
@@ -69,7 +63,7 @@ def test_splitfed_v1_averages_the_server_copies_and_client_models():
 
 def test_splitfed_v2_uses_one_server_model():
     method, _ = _method("splitfed", variant="v2")
-    assert method.server_copies == [method.server_model] and method.schedule == "sequential"
+    assert method.server_copies == [method.server_model] and method.timing().schedule == "sequential"
 
 
 def test_adasplit_never_sends_server_to_client_and_kappa_one_sends_nothing(tmp_path):
@@ -108,7 +102,7 @@ def test_larger_lambda_gives_sparser_masks(tmp_path):
     dens = {}
     for lam in ("1e-6", "0.05"):
         record = run_tiny(tmp_path / lam, method="adasplit", rounds=2, kappa="0", eta="1", **{"lambda": lam})
-        dens[lam] = sum(record["rounds"][-1]["extra"]["mask_density"])
+        dens[lam] = sum(record["rounds"][-1]["extra"]["mask_mean_gate"])
     assert dens["0.05"] < dens["1e-6"]
 
 
@@ -125,13 +119,15 @@ def test_adasplit_client_step_costs_the_client_part_only_and_touches_one_mask():
     ctx.ledger.begin_round()
     x = torch.randn(32, 3, 32, 32)
     y = torch.arange(32) % 4
-    a = method.client_step(0, x, y)
+    assert method.iteration(0, x, y, to_server=False) is None
     step = train_step_cost(torch.nn.Sequential(method.clients[0]["model"], method.clients[0]["head"]), (32, 3, 32, 32))
     assert ctx.ledger.current[0].client_flops >= step.flops  # client part + head (+ the loss's matmul)
     assert ctx.ledger.current[0].client_flops < 2 * step.flops
     assert ctx.ledger.current[0].server_flops == 0 and ctx.ledger.current[0].bytes_total == 0
     before = [m.detach().clone() for m in method.masks.logits[1]]
-    method.server_step(0, a, y)
+    a = method.clients[0]["model"](x).detach()
+    ce, grad = method.server_step(0, a, y, want_grad=False)
+    assert grad is None and ce > 0
     assert all(torch.equal(b, m) for b, m in zip(before, method.masks.logits[1], strict=True))
     assert not method.mask_opts[1].state  # client 1's mask optimiser never stepped
     assert method.masks.numel_per_client() == sum(p.numel() for p in method.server.parameters())

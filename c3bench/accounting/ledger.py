@@ -10,7 +10,8 @@ Two conventions are kept side by side for every quantity:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 
 DIRECTIONS = ("up", "down", "peer")  # client->server, server->client, client->client
@@ -89,6 +90,16 @@ class Ledger:
     budgets: Budgets = field(default_factory=Budgets)
     finished: Counters = field(default_factory=Counters)
     current: list[Counters] = field(default_factory=list)
+    charging: bool = True
+
+    @contextmanager
+    def uncharged(self) -> Iterator[None]:
+        """Within the block every charge is ignored (evaluation, unless the run charges inference)."""
+        previous, self.charging = self.charging, False
+        try:
+            yield
+        finally:
+            self.charging = previous
 
     def begin_round(self) -> None:
         self.current = [Counters() for _ in range(self.num_clients)]
@@ -116,6 +127,8 @@ class Ledger:
     def charge_bytes(self, client: int, direction: str, nbytes: int, paper_bytes: int) -> None:
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}")
+        if not self.charging:
+            return
         bucket = self._bucket(client)
         setattr(bucket, f"bytes_{direction}", getattr(bucket, f"bytes_{direction}") + nbytes)
         setattr(bucket, f"paper_bytes_{direction}", getattr(bucket, f"paper_bytes_{direction}") + paper_bytes)
@@ -129,6 +142,8 @@ class Ledger:
     def charge_flops(self, client: int, side: str, flops: int, fwd_macs: int) -> None:
         if side not in SIDES:
             raise ValueError(f"side must be one of {SIDES}")
+        if not self.charging:
+            return
         bucket = self._bucket(client)
         setattr(bucket, f"{side}_flops", getattr(bucket, f"{side}_flops") + flops)
         setattr(bucket, f"{side}_fwd_macs", getattr(bucket, f"{side}_fwd_macs") + fwd_macs)
@@ -139,4 +154,12 @@ class Ledger:
                 raise BudgetExceeded("client compute", used, limit)
 
     def charge_samples(self, client: int, n: int) -> None:
-        self._bucket(client).samples += n
+        if self.charging:
+            self._bucket(client).samples += n
+
+    def merge_compute(self, client: int, counters: Counters) -> None:
+        """Charge the FLOPs and samples another process counted for ``client`` (bytes never come
+        this way: payloads are counted by this process's channel)."""
+        for side in SIDES:
+            self.charge_flops(client, side, getattr(counters, f"{side}_flops"), getattr(counters, f"{side}_fwd_macs"))
+        self.charge_samples(client, counters.samples)

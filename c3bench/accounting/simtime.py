@@ -8,7 +8,8 @@ Per client ``i`` with device ``d`` and a share ``s`` of the server's bandwidth `
 * download        = bytes_down / min(d.downlink, s*B) + messages_down * d.latency
 * peer (client to client, charged to the sender) = bytes_peer / d.uplink + messages_peer * d.latency
 
-These parts are composed by the method's ``schedule`` (``Method.schedule``, a ClassVar):
+These parts are composed by the method's schedule, which the method declares in the typed value
+``Method.timing()`` returns (:class:`c3bench.method.Timing`) and the runner passes here:
 
 * ``"parallel"`` (FedAvg, SplitFed V1, EdgeSplit): clients work at the same time, each on its own
   chain (compute, transfers, its server work, in sequence); the round ends with the slowest chain.
@@ -24,9 +25,9 @@ These parts are composed by the method's ``schedule`` (``Method.schedule``, a Cl
   compute_i + peer_i + upload_i; the server starts it at max(arrival, server free).
 
 Extension point: ``register_schedule(name)`` adds a composition rule (a function of the per-client
-``ClientTime`` list returning the round's seconds) that a method can name in its ``schedule``. A
-method that allocates the server's bandwidth itself (EdgeSplit) exposes ``bandwidth_shares`` (one
-fraction per client, summing to at most 1); ``simulate_round`` passes it on.
+``ClientTime`` list returning the round's seconds) that a method can name in its timing. A method
+that allocates the server's bandwidth itself (EdgeSplit) gives ``bandwidth_shares`` there (one
+fraction per client, summing to at most 1).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ SCHEDULES: dict[str, Schedule] = {}
 
 
 def register_schedule(name: str, shared_bandwidth: bool = True) -> Callable[[Compose], Compose]:
-    """Decorator: register a composition rule under ``name`` for ``Method.schedule``."""
+    """Decorator: register a composition rule under ``name`` for ``Timing.schedule``."""
     def decorate(fn: Compose) -> Compose:
         SCHEDULES[name] = Schedule(name, fn, shared_bandwidth)
         return fn
@@ -203,26 +204,16 @@ def round_time(per_client: Sequence[Counters], fleet: Fleet, schedule: str,
 
 
 # ------------------------------------------------------------------------------------ runner glue
-def fleet_for_run(federation: Any, devices_config: Any, seed: int) -> Fleet:
+def fleet_for_run(num_clients: int, protocol_devices: Sequence[Any], devices_config: Any, seed: int) -> Fleet:
     """The fleet a run simulates: ``--devices`` (recorded in the config) first, then the devices the
-    protocol put on its clients, then the documented default (``devices.DEFAULT_DEVICE``).
-
-    The fleet is put in ``federation.notes["fleet"]`` (replaced by every run; the clients' own
-    ``device`` fields are left as the protocol set them), so a method that plans with it
-    (EdgeSplit) sees the same fleet as the simulation.
-    """
+    protocol put on its clients, then the documented default (``devices.DEFAULT_DEVICE``)."""
     from c3bench.accounting.devices import default_fleet, parse_fleet
 
-    n = federation.num_clients
     if devices_config is not None:
-        fleet = parse_fleet(devices_config, n, seed)
-    else:
-        fleet = default_fleet(n, [c.device for c in federation.clients])
-    federation.notes["fleet"] = fleet
-    return fleet
+        return parse_fleet(devices_config, num_clients, seed)
+    return default_fleet(num_clients, list(protocol_devices))
 
 
-def simulate_round(method: Any, per_client: Sequence[Counters], fleet: Fleet) -> float:
-    """The round's simulated seconds for ``method`` (its ``schedule`` and optional ``bandwidth_shares``)."""
-    shares = getattr(method, "bandwidth_shares", None)
-    return round_time(per_client, fleet, method.schedule, shares).total_s
+def simulate_round(schedule: str, shares: Sequence[float] | None, per_client: Sequence[Counters], fleet: Fleet) -> float:
+    """The round's simulated seconds under a method's declared schedule and bandwidth shares."""
+    return round_time(per_client, fleet, schedule, shares).total_s

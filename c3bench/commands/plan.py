@@ -3,7 +3,7 @@
 Prints each device's cut, bandwidth share and predicted time per round, beside the best uniform cut
 (plain parallel split learning, equal bandwidth), the best uniform cut with optimised bandwidth,
 and FL (the whole model on every device), with the speedups. Per-block FLOPs and activation sizes
-are measured once on the real modules (``c3bench.planner.profile_model``).
+are measured once on the real modules (``c3bench.edgesplit.planner.profile_model``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ def build_report(model: str, devices: str, input_size: int, num_classes: int | N
                  num_devices: int | None = None) -> dict[str, Any]:
     """Everything `c3bench plan` prints, as data (also used by tests and benchmarks)."""
     from c3bench.accounting.devices import parse_fleet, parse_rate
+    from c3bench.edgesplit.planner import SplitPlanner, profile_backbone
     from c3bench.hparams import ConfigError
     from c3bench.models import BACKBONES
-    from c3bench.planner import SplitPlanner, profile_backbone
 
     if model not in BACKBONES:
         from c3bench.hparams import did_you_mean

@@ -14,71 +14,76 @@ class Executor(str, Enum):
     ray = "ray"
 
 
+class SweepProgress:
+    """One overall progress display on stderr: rounds done out of all rounds the sweep must run."""
+
+    def __init__(self, sweep_plan, quiet: bool):
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        from c3bench.cli import err
+
+        self.err = err
+        self.quiet = quiet
+        self.total_runs = len(sweep_plan.todo)
+        self.ended = 0
+        self.running: dict[str, str] = {}
+        self.progress = None
+        if quiet or not sweep_plan.todo:
+            return
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("[bold]sweep[/] runs {task.fields[runs]}"), BarColumn(),
+            TaskProgressColumn(), TextColumn("rounds {task.completed:.0f}/{task.total:.0f}"),
+            TimeElapsedColumn(), TextColumn("{task.fields[now]}"), console=self.err,
+        )
+        self.task = self.progress.add_task("sweep", total=sweep_plan.rounds_todo, runs=self._runs(), now="")
+        self.progress.start()
+
+    def _runs(self) -> str:
+        return f"{self.ended}/{self.total_runs}"
+
+    def _refresh(self, **kwargs) -> None:
+        now = ", ".join(list(self.running.values())[:3]) + (" ..." if len(self.running) > 3 else "")
+        self.progress.update(self.task, runs=self._runs(), now=f"[dim]{now}[/]", **kwargs)
+
+    def on_run_start(self, job, start_round: int) -> None:
+        if self.progress is not None:
+            self.running[job.name] = job.label
+            self._refresh()
+
+    def on_round(self, job, round_number: int, accuracy: float) -> None:
+        if self.progress is not None:
+            self._refresh(advance=1)
+
+    def on_run_end(self, job, outcome) -> None:
+        self.ended += 1
+        self.running.pop(job.name, None)
+        if outcome.status == "failed":
+            self.err.print(f"[red]failed[/] {job.label}: {outcome.error}", highlight=False)
+        elif not self.quiet and self.progress is not None:
+            acc = "-" if outcome.accuracy is None else f"{outcome.accuracy:.2f}%"
+            self.progress.console.print(f"[green]{outcome.status}[/] {job.label}: accuracy {acc}", highlight=False)
+        if self.progress is not None:
+            self._refresh()
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
 def register(app: typer.Typer) -> None:
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
     from rich.table import Table
 
     from c3bench.accounting import Budgets
     from c3bench.cli import err, out, user_errors
     from c3bench.hparams import parse_assignments
     from c3bench.units import parse_bytes, parse_flops
-
-    class SweepProgress:
-        """One overall progress display on stderr: rounds done out of all rounds the sweep must run."""
-
-        def __init__(self, sweep_plan, quiet: bool):
-            self.quiet = quiet
-            self.total_runs = len(sweep_plan.todo)
-            self.ended = 0
-            self.running: dict[str, str] = {}
-            self.progress = None
-            if quiet or not sweep_plan.todo:
-                return
-            self.progress = Progress(
-                SpinnerColumn(), TextColumn("[bold]sweep[/] runs {task.fields[runs]}"), BarColumn(),
-                TaskProgressColumn(), TextColumn("rounds {task.completed:.0f}/{task.total:.0f}"),
-                TimeElapsedColumn(), TextColumn("{task.fields[now]}"), console=err,
-            )
-            self.task = self.progress.add_task("sweep", total=sweep_plan.rounds_todo, runs=self._runs(), now="")
-            self.progress.start()
-
-        def _runs(self) -> str:
-            return f"{self.ended}/{self.total_runs}"
-
-        def _refresh(self, **kwargs) -> None:
-            now = ", ".join(list(self.running.values())[:3]) + (" ..." if len(self.running) > 3 else "")
-            self.progress.update(self.task, runs=self._runs(), now=f"[dim]{now}[/]", **kwargs)
-
-        def on_run_start(self, job, start_round: int) -> None:
-            if self.progress is not None:
-                self.running[job.name] = job.label
-                self._refresh()
-
-        def on_round(self, job, round_number: int, accuracy: float) -> None:
-            if self.progress is not None:
-                self._refresh(advance=1)
-
-        def on_run_end(self, job, outcome) -> None:
-            self.ended += 1
-            self.running.pop(job.name, None)
-            if outcome.status == "failed":
-                err.print(f"[red]failed[/] {job.label}: {outcome.error}", highlight=False)
-            elif not self.quiet and self.progress is not None:
-                acc = "-" if outcome.accuracy is None else f"{outcome.accuracy:.2f}%"
-                self.progress.console.print(f"[green]{outcome.status}[/] {job.label}: accuracy {acc}", highlight=False)
-            if self.progress is not None:
-                self._refresh()
-
-        def stop(self) -> None:
-            if self.progress is not None:
-                self.progress.stop()
 
     @app.command()
     @user_errors
@@ -144,7 +149,7 @@ def register(app: typer.Typer) -> None:
                 action = ("skip (done)" if run.name in done_names else
                           f"resume at round {job.start_round + 1}" if job and job.resume else "run")
                 shown = ",".join(f"{k}={v}" for k, v in sorted(sweep_plan.varied[run.name].items()))
-                table.add_row(run.name, run.spec.method, shown or "-", str(run.spec.seed), action)
+                table.add_row(run.name, run.method_cls.name, shown or "-", str(run.spec.seed), action)
             out.print(table)
             return
         display = SweepProgress(sweep_plan, quiet)

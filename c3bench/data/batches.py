@@ -1,7 +1,7 @@
 """Batches drawn by index from in-memory uint8 tensors; normalisation and augmentation per batch.
 
-No per-sample Python: a batch is one gather, one cast, and (for augmentation) one padded gather for
-the random crops and one ``torch.where`` for the flips.
+No per-sample Python: a batch is one gather, one cast, and (for augmentation) two ``gather`` calls on
+the padded batch for the random crops (rows, then columns) and one ``torch.where`` for the flips.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ def random_crop_flip(x: torch.Tensor, generator: torch.Generator, padding: int =
     b, c, h, w = x.shape
     padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
     offsets = torch.randint(0, 2 * padding + 1, (2, b), generator=generator)
-    rows = (offsets[0][:, None] + torch.arange(h))[:, None, :, None]
-    cols = (offsets[1][:, None] + torch.arange(w))[:, None, None, :]
-    cropped = padded[torch.arange(b)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    rows = (offsets[0][:, None] + torch.arange(h)).view(b, 1, h, 1).expand(b, c, h, w + 2 * padding)
+    cols = (offsets[1][:, None] + torch.arange(w)).view(b, 1, 1, w).expand(b, c, h, w)
+    cropped = padded.gather(2, rows).gather(3, cols)
     flip = torch.rand(b, generator=generator) < 0.5
     return torch.where(flip[:, None, None, None], cropped.flip(-1), cropped)
 

@@ -36,12 +36,13 @@ class ClientMasks(nn.Module):
     def l1(self, client: int) -> torch.Tensor:
         return sum(torch.sigmoid(m).sum() for m in self.logits[client])
 
-    def density(self, client: int, threshold: float = 0.5) -> float:
-        """Share of the client's mask entries with sigmoid(M) above ``threshold``."""
+    def mean_gate(self, client: int) -> float:
+        """Mean of sigmoid(M) over the client's mask entries: the share of the server it uses, as the
+        L1 penalty measures it and as inference applies it (a soft mask, no threshold)."""
         with torch.no_grad():
-            above = sum(int((torch.sigmoid(m) > threshold).sum()) for m in self.logits[client])
-            total = sum(m.numel() for m in self.logits[client])
-        return above / total
+            total = sum(float(torch.sigmoid(m).sum()) for m in self.logits[client])
+            count = sum(m.numel() for m in self.logits[client])
+        return total / count
 
     def numel_per_client(self) -> int:
         return sum(m.numel() for m in self.logits[0])

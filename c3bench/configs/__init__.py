@@ -1,0 +1,301 @@
+"""Configuration files: a study (one or more runs sharing a protocol and settings) as TOML.
+
+The named configurations shipped with c3bench (``c3bench configs``) are files in this folder, in the
+same format a user writes for their own study (``c3bench run --config my.toml``), so a study is a
+file that can be shared. One file::
+
+    name = "adasplit-table2"                  # default: the file name
+    description = "..."
+    source = "Chopra et al., AdaSplit, Table 2"
+    protocol = "mixed-cifar"
+    rounds = 20                               # optional: default the protocol's
+    backbone = "lenet"                        # optional
+    seeds = [0, 1, 2, 3, 4]                   # what `c3bench reproduce` runs by default
+    budgets = { bandwidth = "40GB", compute = "5TFLOP" }   # optional
+    score = { bmax_gb = 35.94, cmax_tflops = 11.77, temperature = 8.0 }  # the source's C3 budgets, optional
+
+    [protocol_params]
+    relabel = false
+
+    [params]                                  # every run whose method declares the key
+    batch_size = 32
+    [params.federated]                        # only runs of federated methods
+    optimizer = "adam"
+
+    [[runs]]
+    name = "fedavg"                           # the row: `--config adasplit-table2/fedavg`
+    label = "FedAvg"
+    method = "fedavg"
+    params = { lr = 3.3e-4 }
+    reference = { accuracy = 91.31, accuracy_std = 0.49, bandwidth_gb = 2.39, client_tflops = 11.77 }
+
+A file with one run may put ``method`` (and ``reference``) at the top level instead of ``[[runs]]``.
+Precedence, lowest first: ``[params]``, ``[params.<family>]``, the run's ``params``, ``--set``.
+Reference values are published numbers in the source's own convention (``reference_convention``,
+default ``paper``: non-zeros x 4 bytes, forward multiply-accumulates).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from c3bench.hparams import ConfigError, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+FOLDER = Path(__file__).resolve().parent
+FAMILIES = ("federated", "split")
+REFERENCE_FIELDS = ("accuracy", "accuracy_std", "bandwidth_gb", "client_tflops", "total_tflops", "c3")
+SCORE_FIELDS = ("bmax_gb", "cmax_tflops", "temperature")
+_TOP_KEYS = ("name", "description", "source", "protocol", "rounds", "backbone", "seeds", "budgets", "score",
+             "protocol_params", "params", "runs", "method", "reference", "label", "note", "reference_convention")
+_RUN_KEYS = ("name", "label", "method", "params", "protocol_params", "reference", "note", "rounds")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published values for one row (any may be missing), in ``convention``."""
+
+    accuracy: float | None = None
+    accuracy_std: float | None = None
+    bandwidth_gb: float | None = None
+    client_tflops: float | None = None
+    total_tflops: float | None = None
+    c3: float | None = None
+    convention: str = "paper"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (*REFERENCE_FIELDS, "convention")}
+
+
+@dataclass(frozen=True)
+class ConfigRun:
+    """One row of a study: a method with its settings, and what the source published for it."""
+
+    name: str
+    label: str
+    method: str
+    params: Mapping[str, Any]
+    protocol_params: Mapping[str, Any]
+    rounds: int | None = None
+    reference: Reference | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A configuration file: shared settings and its runs."""
+
+    name: str
+    description: str
+    protocol: str
+    runs: tuple[ConfigRun, ...]
+    source: str = ""
+    rounds: int | None = None
+    backbone: str | None = None
+    seeds: tuple[int, ...] = (0,)
+    budgets: Mapping[str, str | float] = field(default_factory=dict)
+    protocol_params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)  # shared; family tables nested
+    score: Mapping[str, float] = field(default_factory=dict)  # the source's C3 budgets (paper convention)
+    path: Path | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.method for r in self.runs))
+
+    def row(self, name: str) -> ConfigRun:
+        for run in self.runs:
+            if run.name == name:
+                return run
+        names = [r.name for r in self.runs]
+        raise ConfigError(f"config '{self.name}' has no run '{name}'.{did_you_mean(name, names)} "
+                          f"Runs: {', '.join(names)}.")
+
+    def select(self, row: str | None, method: str | None) -> ConfigRun:
+        """The run named ``row``, else the one run of ``method``, else the only run."""
+        if row is not None:
+            chosen = self.row(row)
+            if method is not None and method != chosen.method:
+                raise ConfigError(f"run '{self.name}/{row}' is method '{chosen.method}', but -m '{method}' was given; "
+                                  "drop -m or choose another run.")
+            return chosen
+        candidates = [r for r in self.runs if method is None or r.method == method]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise ConfigError(
+                f"config '{self.name}' has no run of method '{method}'.{did_you_mean(method or '', self.methods)} "
+                f"Its methods: {', '.join(self.methods)}.")
+        names = ", ".join(f"{self.name}/{r.name}" for r in candidates)
+        raise ConfigError(f"config '{self.name}' has {len(candidates)} runs" + (f" of '{method}'" if method else "")
+                          + f"; name one: {names}.")
+
+    def method_params_for(self, run: ConfigRun, family: str, declared: set[str]) -> dict[str, Any]:
+        """Shared, family and run parameters for ``run`` (shared ones only where the method declares them)."""
+        shared = {k: v for k, v in self.params.items() if k not in FAMILIES and k in declared}
+        return {**shared, **dict(self.params.get(family, {})), **dict(run.params)}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "description": self.description, "source": self.source, "protocol": self.protocol,
+            "protocol_params": dict(self.protocol_params), "params": _plain(self.params), "rounds": self.rounds,
+            "backbone": self.backbone, "seeds": list(self.seeds), "budgets": dict(self.budgets),
+            "score": dict(self.score),
+            "runs": [{"name": r.name, "label": r.label, "method": r.method, "params": dict(r.params),
+                      "protocol_params": dict(r.protocol_params), "rounds": r.rounds, "note": r.note,
+                      "reference": r.reference.as_dict() if r.reference else None} for r in self.runs],
+        }
+
+
+def _plain(value: Any) -> Any:
+    return {k: _plain(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+
+
+# ------------------------------------------------------------------------------------------ parsing
+def _fail(source: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {message}")
+
+
+def _check_keys(data: Mapping[str, Any], allowed: Sequence[str], source: str, where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise _fail(source, f"unknown key '{key}' in {where}.{did_you_mean(key, allowed)} "
+                                f"Allowed: {', '.join(allowed)}.")
+
+
+def _number(value: Any, source: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(source, f"{where} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def _table(value: Any, source: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(source, f"{where} must be a table, got {type(value).__name__}.")
+    return dict(value)
+
+
+def _reference(value: Any, convention: str, source: str, where: str) -> Reference | None:
+    if value is None:
+        return None
+    data = _table(value, source, where)
+    _check_keys(data, REFERENCE_FIELDS, source, where)
+    return Reference(**{k: _number(v, source, f"{where}.{k}") for k, v in data.items()}, convention=convention)
+
+
+def _run(data: Mapping[str, Any], convention: str, source: str, index: int) -> ConfigRun:
+    where = f"runs[{index}]"
+    _check_keys(data, _RUN_KEYS, source, where)
+    method = data.get("method")
+    if not isinstance(method, str) or not method:
+        raise _fail(source, f"{where}: 'method' (a method name) is required.")
+    name = str(data.get("name") or method)
+    rounds = data.get("rounds")
+    if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1):
+        raise _fail(source, f"{where}.rounds must be a positive integer, got {rounds!r}.")
+    return ConfigRun(name=name, label=str(data.get("label") or name), method=method,
+                     params=_table(data.get("params", {}), source, f"{where}.params"),
+                     protocol_params=_table(data.get("protocol_params", {}), source, f"{where}.protocol_params"),
+                     rounds=rounds, reference=_reference(data.get("reference"), convention, source, f"{where}.reference"),
+                     note=str(data.get("note", "")))
+
+
+def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: Path | None = None) -> StudyConfig:
+    """Validate the TOML content of a configuration file."""
+    _check_keys(data, _TOP_KEYS, source, "the file")
+    protocol = data.get("protocol")
+    if not isinstance(protocol, str) or not protocol:
+        raise _fail(source, "'protocol' (a protocol name) is required.")
+    convention = str(data.get("reference_convention", "paper"))
+    if "runs" in data:
+        if "method" in data:
+            raise _fail(source, "give either 'method' at the top level or [[runs]], not both.")
+        items = data["runs"]
+        if not isinstance(items, list) or not items:
+            raise _fail(source, "[[runs]] must hold at least one run.")
+        runs = tuple(_run(_table(item, source, f"runs[{i}]"), convention, source, i) for i, item in enumerate(items))
+    elif "method" in data:
+        runs = (_run({k: data[k] for k in ("method", "reference", "label", "note", "name") if k in data},
+                     convention, source, 0),)
+    else:
+        raise _fail(source, "needs a 'method' or at least one [[runs]] entry.")
+    names = [r.name for r in runs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise _fail(source, f"run names must be unique; repeated: {', '.join(duplicates)}.")
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                            and 0 <= s < 2**32 for s in seeds):
+        raise _fail(source, f"'seeds' must be a list of integers in [0, 2^32), got {seeds!r}.")
+    rounds = data.get("rounds")
+    if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1):
+        raise _fail(source, f"'rounds' must be a positive integer, got {rounds!r}.")
+    budgets = _table(data.get("budgets", {}), source, "budgets")
+    _check_keys(budgets, ("bandwidth", "compute"), source, "budgets")
+    score = _table(data.get("score", {}), source, "score")
+    _check_keys(score, SCORE_FIELDS, source, "score")
+    score = {k: _number(v, source, f"score.{k}") for k, v in score.items()}
+    if any(v <= 0 for v in score.values()):
+        raise _fail(source, "score budgets and temperature must be positive.")
+    params = _table(data.get("params", {}), source, "params")
+    for family in FAMILIES:
+        if family in params:
+            params[family] = _table(params[family], source, f"params.{family}")
+    return StudyConfig(
+        name=str(data.get("name") or default_name), description=str(data.get("description", "")),
+        protocol=protocol, runs=runs, source=str(data.get("source", "")), rounds=rounds,
+        backbone=data.get("backbone"), seeds=tuple(dict.fromkeys(seeds)), budgets=budgets,
+        protocol_params=_table(data.get("protocol_params", {}), source, "protocol_params"), params=params,
+        score=score, path=path,
+    )
+
+
+def load_file(path: str | Path) -> StudyConfig:
+    """Read a configuration file; every problem is a ConfigError naming the file."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such configuration file.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}).") from None
+    return parse_config(data, str(path), path.stem, path)
+
+
+# ------------------------------------------------------------------------------------------ named ones
+@lru_cache(maxsize=1)
+def named_configs() -> dict[str, StudyConfig]:
+    """The configurations shipped with c3bench, by name (the ``*.toml`` files of this package)."""
+    out: dict[str, StudyConfig] = {}
+    for path in sorted(FOLDER.glob("*.toml")):
+        config = load_file(path)
+        if config.name in out:
+            raise ConfigError(f"{path}: name '{config.name}' is already used by {out[config.name].path}.")
+        out[config.name] = config
+    return out
+
+
+def get_config(reference: str) -> tuple[StudyConfig, str | None]:
+    """``NAME``, ``NAME/RUN``, ``path.toml`` or ``path.toml#RUN`` -> (configuration, run name or None)."""
+    text = reference.strip()
+    if ".toml" in text:
+        path, _, row = text.partition("#")
+        return load_file(path), (row or None)
+    name, _, row = text.partition("/")
+    table = named_configs()
+    if name not in table:
+        raise ConfigError(f"unknown config '{name}'.{did_you_mean(name, table)} Available: {', '.join(table)} "
+                          "(see `c3bench configs`), or give a .toml file.")
+    return table[name], (row or None)

@@ -1,0 +1,295 @@
+"""Reproduce a published table: run its named configuration's rows over seeds, then set c3bench's
+numbers beside the published ones.
+
+``plan_suite`` turns a configuration (``c3bench configs``) into one resolved run per row and seed;
+the sweep runs them (what already has a result is skipped). ``build_report`` reads the records and
+gives, per row: the published mean +- std, c3bench's mean +- std over the seeds found, the
+difference, whether it lies within 2 published standard deviations (2 points where none is
+published), and bandwidth and client/total compute in both conventions (the published ones are in
+the paper's: non-zeros x 4 bytes, forward multiply-accumulates).
+
+``probe_seconds`` estimates a run's wall time on this machine by running a slice of its real
+rounds (the first and, for methods with a local phase, a global one) and its evaluation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from c3bench.configs import FOLDER, ConfigRun, Reference, StudyConfig, get_config
+from c3bench.hparams import ConfigError
+from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, resolve
+from c3bench.score import c3_score
+
+CONVENTION_KEYS = {  # (bandwidth, client compute, server compute) totals per convention
+    "paper": ("paper_bytes_total", "client_fwd_macs", "server_fwd_macs"),
+    "c3bench": ("bytes_total", "client_flops", "server_flops"),
+}
+
+
+@dataclass
+class PlannedRun:
+    row: ConfigRun
+    seed: int
+    run: ResolvedRun
+
+
+def plan_suite(name: str, seeds: Sequence[int] | None = None, rounds: int | None = None, data_root: str | None = None,
+               device: str = "cpu", rows: Sequence[str] | None = None) -> tuple[StudyConfig, list[PlannedRun]]:
+    """Every (row, seed) of a configuration as a validated run, in table order."""
+    config, row = get_config(name)
+    if row is not None:
+        rows = [row, *(rows or [])]
+    chosen = [config.row(r) for r in rows] if rows else list(config.runs)
+    seeds = list(dict.fromkeys(seeds)) if seeds else list(config.seeds)
+    if rounds is not None and rounds < 1:
+        raise ConfigError(f"--rounds must be at least 1, got {rounds}.")
+    shipped = config.path is not None and config.path.parent == FOLDER
+    planned = []
+    for r in chosen:
+        for seed in seeds:
+            reference = f"{config.name}/{r.name}" if shipped else f"{config.path}#{r.name}"
+            spec = RunSpec(method=None, protocol=None, config=reference, seed=seed, rounds=rounds,
+                           data_root=data_root, device=device)
+            planned.append(PlannedRun(r, seed, resolve(spec)))
+    return config, planned
+
+
+# ------------------------------------------------------------------------------------------ report
+@dataclass
+class Measures:
+    """Means over seeds, in GB and tera-units (FLOPs or forward MACs) of one convention."""
+
+    bandwidth_gb: float
+    client_t: float
+    total_t: float
+
+
+@dataclass
+class RowReport:
+    name: str
+    label: str
+    method: str
+    published: dict[str, Any] | None
+    seeds: list[int]
+    planned_seeds: list[int]
+    statuses: list[str]
+    rounds: list[int]
+    accuracy_mean: float | None = None
+    accuracy_std: float | None = None
+    delta: float | None = None
+    tolerance: float | None = None
+    within: bool | None = None
+    c3: float | None = None
+    paper: Measures | None = None
+    c3bench: Measures | None = None
+    note: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    config: str
+    title: str
+    source: str
+    protocol: str
+    configured_rounds: int | None
+    configured_seeds: list[int]
+    score: dict[str, float]
+    rows: list[RowReport]
+
+    @property
+    def shrunk(self) -> list[str]:
+        """Why this report is smaller than the configuration (empty when it is the full suite)."""
+        notes = []
+        used_seeds = sorted({s for r in self.rows for s in r.seeds})
+        if len(used_seeds) < len(self.configured_seeds):
+            notes.append(f"{len(used_seeds)} of {len(self.configured_seeds)} seeds")
+        rounds = sorted({n for r in self.rows for n in r.rounds})
+        if self.configured_rounds is not None and rounds and min(rounds) < self.configured_rounds:
+            notes.append(f"{'/'.join(map(str, rounds))} of {self.configured_rounds} rounds")
+        missing = [r.name for r in self.rows if not r.seeds]
+        if missing:
+            notes.append(f"no result yet for {', '.join(missing)}")
+        return notes
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "rows"}, "shrunk": self.shrunk,
+                "rows": [asdict(r) for r in self.rows]}
+
+
+def _measures(records: Sequence[dict[str, Any]], convention: str) -> Measures:
+    b, c, s = CONVENTION_KEYS[convention]
+    return Measures(statistics.fmean(r["totals"][b] for r in records) / 1e9,
+                    statistics.fmean(r["totals"][c] for r in records) / 1e12,
+                    statistics.fmean(r["totals"][c] + r["totals"][s] for r in records) / 1e12)
+
+
+def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple[str, dict[str, Any]]],
+               score: dict[str, float]) -> RowReport:
+    """One row: published values against the mean over the records found for it."""
+    ref: Reference | None = row.reference
+    found = [r for _, r in records if r["totals"].get("accuracy") is not None]
+    out = RowReport(row.name, row.label, row.method, ref.as_dict() if ref else None,
+                    sorted(r["config"]["seed"] for r in found), planned_seeds, [r["status"] for r in found],
+                    sorted({r["totals"]["rounds_completed"] for r in found}), note=row.note,
+                    files=[s for s, _ in records])
+    if not found:
+        return out
+    accs = [r["totals"]["accuracy"] for r in found]
+    out.accuracy_mean = statistics.fmean(accs)
+    out.accuracy_std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    out.paper, out.c3bench = _measures(found, "paper"), _measures(found, "c3bench")
+    if ref is not None and ref.accuracy is not None:
+        out.delta = out.accuracy_mean - ref.accuracy
+        out.tolerance = 2 * ref.accuracy_std if ref.accuracy_std is not None else 2.0
+        out.within = abs(out.delta) <= out.tolerance
+    if {"bmax_gb", "cmax_tflops"} <= set(score):
+        out.c3 = c3_score(out.accuracy_mean, out.paper.bandwidth_gb, out.paper.client_t, score["bmax_gb"],
+                          score["cmax_tflops"], score.get("temperature", 8.0))
+    return out
+
+
+def build_report(config: StudyConfig, planned: Sequence[PlannedRun],
+                 records: dict[str, tuple[str, dict[str, Any]]]) -> Report:
+    """``records``: result name -> (file, record), for the planned runs that have one."""
+    rows = []
+    for row in {p.row.name: p.row for p in planned}.values():
+        mine = [p for p in planned if p.row.name == row.name]
+        found = [records[p.run.name] for p in mine if p.run.name in records]
+        rows.append(row_report(row, [p.seed for p in mine], found, dict(config.score)))
+    return Report(config.name, config.description, config.source, config.protocol, config.rounds,
+                  list(config.seeds), dict(config.score), rows)
+
+
+# ------------------------------------------------------------------------------------------ rendering
+def _pm(mean: float | None, std: float | None, digits: int = 2) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def _num(v: float | None, spec: str = ".3g") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+HEADERS = ("row", "seeds", "published acc.", "c3bench acc.", "Δ", "within", "GB paper (pub.)", "GB paper",
+           "GB as sent", "client T paper (pub.)", "client T paper", "total T paper (pub.)", "total T paper",
+           "client TFLOPs", "total TFLOPs", "C3 (pub.)", "C3")
+
+
+def row_cells(r: RowReport) -> list[str]:
+    p = r.published or {}
+    within = "-" if r.within is None else ("yes" if r.within else "no")
+    seeds = f"{len(r.seeds)}/{len(r.planned_seeds)}"
+    return [r.label, seeds, _pm(p.get("accuracy"), p.get("accuracy_std")), _pm(r.accuracy_mean, r.accuracy_std),
+            _num(r.delta, "+.2f"), within,
+            _num(p.get("bandwidth_gb")), _num(r.paper.bandwidth_gb if r.paper else None),
+            _num(r.c3bench.bandwidth_gb if r.c3bench else None),
+            _num(p.get("client_tflops")), _num(r.paper.client_t if r.paper else None),
+            _num(p.get("total_tflops")), _num(r.paper.total_t if r.paper else None),
+            _num(r.c3bench.client_t if r.c3bench else None), _num(r.c3bench.total_t if r.c3bench else None),
+            _num(p.get("c3"), ".2f"), _num(r.c3, ".3f")]
+
+
+def caption(report: Report) -> str:
+    shrunk = report.shrunk
+    parts = [f"{report.title}", f"Source: {report.source}." if report.source else ""]
+    parts.append("Accuracy: mean ± std over the seeds run (published: mean ± std of the source's runs); "
+                 "'within': |Δ| ≤ 2 published std (2 points where none is published). Costs in the paper's "
+                 "convention (non-zeros × 4 bytes; forward multiply-accumulates, 'TFLOPS') beside the published "
+                 "ones, and in c3bench's (bytes as sent; forward + backward FLOPs).")
+    if report.score:
+        parts.append(f"C3 with the source's budgets: Bmax {report.score.get('bmax_gb'):g} GB, Cmax "
+                     f"{report.score.get('cmax_tflops'):g} T, T = {report.score.get('temperature', 8.0):g}, paper convention.")
+    if shrunk:
+        parts.append("**Shrunk:** " + "; ".join(shrunk) + ".")
+    return " ".join(p for p in parts if p)
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"### {report.config} ({report.protocol})", "", caption(report), "",
+             "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(row_cells(r)) + " |" for r in report.rows]
+    notes = [f"- {r.label}: {r.note}" for r in report.rows if r.note]
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def render_csv(reports: Sequence[Report]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["config", "row", "method", "seeds", "planned_seeds", "published_accuracy", "published_std",
+                     "accuracy_mean", "accuracy_std", "delta", "tolerance", "within", "published_gb", "gb_paper",
+                     "gb_c3bench", "published_client_t", "client_t_paper", "published_total_t", "total_t_paper",
+                     "client_tflops", "total_tflops", "published_c3", "c3", "shrunk"])
+    for report in reports:
+        for r in report.rows:
+            p = r.published or {}
+            writer.writerow([report.config, r.name, r.method, len(r.seeds), len(r.planned_seeds), p.get("accuracy"),
+                             p.get("accuracy_std"), r.accuracy_mean, r.accuracy_std, r.delta, r.tolerance, r.within,
+                             p.get("bandwidth_gb"), r.paper and r.paper.bandwidth_gb, r.c3bench and r.c3bench.bandwidth_gb,
+                             p.get("client_tflops"), r.paper and r.paper.client_t, p.get("total_tflops"),
+                             r.paper and r.paper.total_t, r.c3bench and r.c3bench.client_t,
+                             r.c3bench and r.c3bench.total_t, p.get("c3"), r.c3, "; ".join(report.shrunk)])
+    return buffer.getvalue()
+
+
+def render_json(reports: Sequence[Report]) -> str:
+    return json.dumps([r.as_dict() for r in reports], indent=1)
+
+
+# ------------------------------------------------------------------------------------------ estimates
+class _ProbeDone(Exception):
+    pass
+
+
+def _probe_round(run: ResolvedRun, federation, round_index: int, seconds: float) -> float:
+    """Seconds one training round takes here, from ``seconds`` of its real steps (progress rate)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _, ctx, method, _ = Runner(run, tmp, federation=federation).build()
+    ticks: list[tuple[float, float]] = []
+
+    def progress(fraction: float) -> None:
+        ticks.append((time.perf_counter(), fraction))
+        if len(ticks) > 2 and ticks[-1][0] - ticks[1][0] >= seconds:
+            raise _ProbeDone
+
+    ctx.progress = progress
+    began = time.perf_counter()
+    ctx.ledger.begin_round()
+    try:
+        method.run_round(round_index)
+    except _ProbeDone:
+        pass
+    finally:
+        ctx.clients.close()
+    if len(ticks) < 3 or ticks[-1][1] <= ticks[1][1]:  # finished (or never reported): the whole round
+        return time.perf_counter() - began
+    (t1, f1), (t2, f2) = ticks[1], ticks[-1]  # from the second tick: the first step also counts FLOPs
+    return (t2 - t1) / (f2 - f1)
+
+
+def probe_seconds(run: ResolvedRun, federation, seconds: float = 1.0) -> float:
+    """Estimated wall seconds of the whole run on this machine (training rounds and evaluations)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _, ctx, method, _ = Runner(run, tmp, federation=federation).build()
+    local = method.describe().get("local_rounds")
+    began = time.perf_counter()
+    ctx.ledger.begin_round()
+    evaluate(method, federation, ctx.device)
+    eval_s = time.perf_counter() - began
+    ctx.clients.close()
+    first = _probe_round(run, federation, 0, seconds)
+    if isinstance(local, int) and 0 < local < run.rounds:  # a local phase, then global rounds
+        later = _probe_round(run, federation, run.rounds - 1, seconds)
+        return local * first + (run.rounds - local) * later + run.rounds * eval_s
+    return run.rounds * (first + eval_s)
