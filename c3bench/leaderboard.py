@@ -26,19 +26,15 @@ from c3bench import registry
 from c3bench.hparams import ConfigError
 from c3bench.plots import distinguishing_settings, save, tradeoff_figure
 from c3bench.results import ResultError, config_hash, load_record, totals_from_rounds, write_atomic
-from c3bench.score import CONVENTIONS, ScoreRow, score_table
+from c3bench.conventions import CONVENTIONS
+from c3bench.score import ScoreRow, score_table
 
 BOARD_FILE = "board.json"
 ENTRIES = "entries"
 README = "README.md"
 FIGURE = "tradeoff.png"
 ACCEPTED = ("completed", "budget-stopped")
-CONVENTION_TEXT = {
-    "c3bench": "c3bench convention: bytes as sent (encoding and indices included), client compute as "
-               "forward+backward FLOPs",
-    "paper": "AdaSplit authors' convention: bytes = non-zero elements x 4, client compute as forward "
-             "multiply-accumulates (their 'TFLOPS')",
-}
+CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -224,9 +220,7 @@ def _same_deep(a: Any, b: Any) -> bool:
 
 def _measures(totals: dict[str, Any], convention: str) -> tuple[float, float]:
     """(bandwidth in GB, client compute in TFLOPs) in the board's convention."""
-    if convention == "paper":
-        return totals["paper_bytes_total"] / 1e9, totals["client_fwd_macs"] / 1e12
-    return totals["bytes_total"] / 1e9, totals["client_flops"] / 1e12
+    return CONVENTIONS[convention].measures(totals)[:2]
 
 
 def validate_entry(record: dict[str, Any], source: str, board: Board) -> list[Problem]:

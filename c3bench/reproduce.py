@@ -26,14 +26,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from c3bench.configs import FOLDER, ConfigRun, Reference, StudyConfig, get_config
+from c3bench.conventions import CONVENTIONS
 from c3bench.hparams import ConfigError
 from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, resolve
 from c3bench.score import c3_score
 
-CONVENTION_KEYS = {  # (bandwidth, client compute, server compute) totals per convention
-    "paper": ("paper_bytes_total", "client_fwd_macs", "server_fwd_macs"),
-    "c3bench": ("bytes_total", "client_flops", "server_flops"),
-}
 
 
 @dataclass
@@ -128,10 +125,8 @@ class Report:
 
 
 def _measures(records: Sequence[dict[str, Any]], convention: str) -> Measures:
-    b, c, s = CONVENTION_KEYS[convention]
-    return Measures(statistics.fmean(r["totals"][b] for r in records) / 1e9,
-                    statistics.fmean(r["totals"][c] for r in records) / 1e12,
-                    statistics.fmean(r["totals"][c] + r["totals"][s] for r in records) / 1e12)
+    values = [CONVENTIONS[convention].measures(r["totals"]) for r in records]
+    return Measures(*(statistics.fmean(v[k] for v in values) for k in range(3)))
 
 
 def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple[str, dict[str, Any]]],

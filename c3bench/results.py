@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,15 @@ def load_record(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ResultError(f"{path}: not a text file.") from None
     return validate_record(record, str(path))
+
+
+def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """(source, record) pairs grouped by configuration (``config_hash``: everything but the seed), in order
+    of first appearance: the runs that differ only in seed."""
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for source, record in records:
+        groups.setdefault(record["config_hash"], []).append((source, record))
+    return groups
 
 
 def strip_volatile(obj: Any) -> Any:

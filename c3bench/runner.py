@@ -27,7 +27,6 @@ from c3bench.environment import environment
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
 from c3bench.method import Method, RunContext
-from c3bench.models import BACKBONES
 from c3bench.parallel import client_executor
 from c3bench.results import (
     CONVENTIONS,
@@ -160,8 +159,8 @@ def resolve(spec: RunSpec) -> ResolvedRun:
     if spec.client_workers < 1:
         raise ConfigError(f"--client-workers must be at least 1, got {spec.client_workers}.")
     backbone = spec.backbone or protocol_cls.default_backbone
-    if backbone not in BACKBONES:
-        raise ConfigError(f"unknown backbone '{backbone}'.{did_you_mean(backbone, BACKBONES)} Choices: {', '.join(BACKBONES)}.")
+    if backbone not in registry.BACKBONES:
+        registry.BACKBONES.get(backbone)  # ConfigError with a did-you-mean
     for what, value in spec.budgets.as_dict().items():
         if value is not None and not 0 < value < float("inf"):
             raise ConfigError(f"budget {what} must be a positive finite number, got {value}.")
@@ -213,6 +212,10 @@ def command_line(run: ResolvedRun) -> str:
 
 
 # ------------------------------------------------------------------------------------------ running
+class NoRoundFits(ConfigError):
+    """The budgets do not admit even the first round; nothing was kept."""
+
+
 class Callbacks:
     """Progress hooks for a front end; the runner itself never prints."""
 
@@ -375,6 +378,16 @@ class Runner:
             "extra": extra,
         }
 
+    @staticmethod
+    def _no_round_message(exc: BudgetExceeded) -> str:
+        from c3bench.units import human_bytes, human_flops
+
+        show = human_bytes if exc.what == "bandwidth" else lambda v: human_flops(v).replace("FLOP", "FLOPs")
+        flag = "--budget-bandwidth" if exc.what == "bandwidth" else "--budget-compute"
+        return (f"the {exc.what} budget of {show(exc.budget)} admits no round: round 1 alone needs more than "
+                f"{show(exc.used)} (the charge that crossed it came before the round ended). Raise {flag} above "
+                "one round's cost, or drop it; nothing was written.")
+
     def execute(self, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
         """Run (or resume) to the end, a budget stop, or Ctrl-C; always leaves a valid record."""
         finished = self._check_files(resume, overwrite)
@@ -408,6 +421,9 @@ class Runner:
                     method.load_state_dict(snapshot[0])
                     torch.set_rng_state(snapshot[1])
                     ctx.ledger.current = []
+                    if not record["rounds"]:
+                        self.checkpoint_file.unlink(missing_ok=True)
+                        raise NoRoundFits(self._no_round_message(exc)) from None
                     record["status"] = "budget-stopped"
                     record["budget_stop"] = {"round": r + 1, "what": exc.what, "would_use": exc.used, "budget": exc.budget}
                     break

@@ -5,23 +5,32 @@
 A: mean accuracy (%), B: bandwidth, C: client compute, Bmax/Cmax: the budgets, T: temperature.
 The paper does not state T; T = 8 reproduces its Tables 1 and 2 C3 columns from their other
 columns within 0.01 on 15 of 16 rows (worst: 0.015), see tests/test_score.py.
+
+Nothing here imports a method, the runner or torch: a record carries what the table needs (its
+configuration, the method's key hyperparameters and defaults, the per-round totals and, for a run
+of a named configuration, the published values it reproduces).
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from c3bench.conventions import CONVENTIONS
+from c3bench.results import group_by_config
+
 DEFAULT_TEMPERATURE = 8.0
-CONVENTIONS = ("c3bench", "paper")
 
 
 def c3_score(accuracy: float, bandwidth: float, compute: float, bmax: float, cmax: float,
              temperature: float = DEFAULT_TEMPERATURE) -> float:
     """C3-Score of one method: accuracy in %, bandwidth and compute in the same units as the budgets."""
+    values = (accuracy, bandwidth, compute, bmax, cmax, temperature)
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+        raise ValueError("C3 needs finite numbers")
     if bmax <= 0 or cmax <= 0:
         raise ValueError("budgets Bmax and Cmax must be positive")
     if temperature <= 0:
@@ -39,6 +48,7 @@ class ScoreRow:
     params: str
     protocol: str
     seeds: int
+    rounds: int
     accuracy_mean: float
     accuracy_std: float
     bandwidth_gb: float
@@ -49,32 +59,47 @@ class ScoreRow:
     status: str
     config_hash: str
     files: list[str]
+    published_accuracy: float | None = None  # from the named configuration the runs reproduce
+    published_std: float | None = None
+    reference: str | None = None
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.published_accuracy is None else self.accuracy_mean - self.published_accuracy
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "delta": self.delta}
+
+
+def _format(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def key_params(record: dict[str, Any]) -> str:
-    """The method's key hyperparameters plus any that differ from its defaults, as ``k=v`` text."""
-    from c3bench import registry  # local import: scoring otherwise needs no method code
-
+    """The method's key hyperparameters plus any that differ from its defaults, as ``k=v`` text, from the
+    record alone (records without the method's declaration show every parameter)."""
     params = record["config"].get("method_params", {})
-    try:
-        declared = registry.get_method(record["config"]["method"]).hparams
-    except Exception:  # an unknown (third-party) method: show everything
-        declared = ()
-    defaults = {p.name: p.default for p in declared}
-    keys = {p.name for p in declared if p.key}
-    shown = {k: v for k, v in params.items() if k in keys or k not in defaults or defaults[k] != v}
-    return ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(shown.items()))
+    declared = record.get("hparams") or {}
+    defaults, keys = declared.get("defaults"), set(declared.get("key", ()))
+    if defaults is None:
+        shown = dict(params)
+    else:
+        shown = {k: v for k, v in params.items() if k in keys or k not in defaults or defaults[k] != v}
+    return ",".join(f"{k}={_format(v)}" for k, v in sorted(shown.items()))
 
 
-def _measures(record: dict[str, Any], convention: str) -> tuple[float, float, float, float]:
-    t = record["totals"]
-    if convention == "paper":
-        return (t["accuracy"], t["paper_bytes_total"] / 1e9, t["client_fwd_macs"] / 1e12,
-                (t["client_fwd_macs"] + t["server_fwd_macs"]) / 1e12)
-    return t["accuracy"], t["bytes_total"] / 1e9, t["client_flops"] / 1e12, t["total_flops"] / 1e12
+def measures(record: dict[str, Any], convention: str) -> tuple[float, float, float, float]:
+    """(accuracy %, bandwidth GB, client tera-units, total tera-units) of one record."""
+    return (record["totals"]["accuracy"], *CONVENTIONS[convention].measures(record["totals"]))
+
+
+def _published(members: Sequence[tuple[str, dict[str, Any]]]) -> tuple[float | None, float | None, str | None]:
+    refs = [r.get("reference") for _, r in members]
+    first = refs[0]
+    if not first or any(ref != first for ref in refs) or first.get("overridden") or first.get("shrunk"):
+        return None, None, None  # only a faithful run of a published row is compared with it
+    values = first.get("values") or {}
+    return values.get("accuracy"), values.get("accuracy_std"), first.get("config")
 
 
 def score_table(
@@ -83,46 +108,46 @@ def score_table(
     cmax: float | None = None,
     temperature: float = DEFAULT_TEMPERATURE,
     convention: str = "c3bench",
-) -> tuple[list[ScoreRow], dict[str, float]]:
+) -> tuple[list[ScoreRow], dict[str, Any]]:
     """Group records that differ only in seed, average them, and score each group.
 
     ``records`` are (source name, record) pairs. Bmax and Cmax default to the largest bandwidth
-    and client compute among the groups, as in the paper. Returns the rows (best C3 first) and
-    the budgets used.
+    and client compute among the groups, as in the paper (``budgets["defaulted"]`` says which).
+    Returns the rows (best C3 first) and the budgets used.
     """
     if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}")
-    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for source, record in records:
-        if record["totals"].get("accuracy") is None:
-            continue
-        groups.setdefault(record["config_hash"], []).append((source, record))
+        raise ValueError(f"convention must be one of {tuple(CONVENTIONS)}")
+    finished = [(s, r) for s, r in records if r["totals"].get("accuracy") is not None]
     rows = []
-    for chash, members in groups.items():
-        measures = [_measures(r, convention) for _, r in members]
-        accs = [m[0] for m in measures]
+    for chash, members in group_by_config(finished).items():
+        values = [measures(r, convention) for _, r in members]
+        accs = [v[0] for v in values]
         first = members[0][1]
         sims = [r["totals"].get("sim_time_s") for _, r in members]
+        published, published_std, reference = _published(members)
         rows.append(ScoreRow(
             method=first["config"]["method"],
             params=key_params(first),
             protocol=first["config"]["protocol"],
             seeds=len({r["config"]["seed"] for _, r in members}),
+            rounds=max(r["totals"]["rounds_completed"] for _, r in members),
             accuracy_mean=statistics.fmean(accs),
             accuracy_std=statistics.stdev(accs) if len(accs) > 1 else 0.0,
-            bandwidth_gb=statistics.fmean(m[1] for m in measures),
-            client_tflops=statistics.fmean(m[2] for m in measures),
-            total_tflops=statistics.fmean(m[3] for m in measures),
+            bandwidth_gb=statistics.fmean(v[1] for v in values),
+            client_tflops=statistics.fmean(v[2] for v in values),
+            total_tflops=statistics.fmean(v[3] for v in values),
             sim_time_s=statistics.fmean(sims) if all(s is not None for s in sims) else None,
             c3=None,
             status=",".join(sorted({r["status"] for _, r in members})),
             config_hash=chash,
             files=[s for s, _ in members],
+            published_accuracy=published, published_std=published_std, reference=reference,
         ))
     budgets = {
         "bmax_gb": bmax if bmax is not None else max((r.bandwidth_gb for r in rows), default=0.0),
         "cmax_tflops": cmax if cmax is not None else max((r.client_tflops for r in rows), default=0.0),
         "temperature": temperature,
+        "defaulted": [name for name, given in (("Bmax", bmax), ("Cmax", cmax)) if given is None],
     }
     for row in rows:
         if budgets["bmax_gb"] > 0 and budgets["cmax_tflops"] > 0:
@@ -132,5 +157,4 @@ def score_table(
     return rows, budgets
 
 
-def protocols_of(records: Iterable[tuple[str, dict[str, Any]]]) -> set[str]:
-    return {r["config"]["protocol"] for _, r in records}
+_measures = measures  # the former private name (c3bench.plots still imports it)

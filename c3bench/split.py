@@ -18,6 +18,14 @@ A round's batches (``iteration``):
   AdaSplit authors' code iterated (their published compute implies it: SL-basic's 3.76 T on
   Mixed-NonIID is 1.536M MACs x 5 x 24,500 samples x 20 rounds), and what their Mixed-NonIID
   numbers were produced with; Mixed-NonIID suggests it as the default for split methods.
+
+How clients take turns (``turns``, for methods whose clients share a model: SL-basic, SplitFed V2):
+
+* ``epoch``: a client runs all its batches, then the next client takes over (Gupta & Raskar).
+* ``batch``: clients take turns batch by batch, round-robin: one step each, then the next client
+  (the AdaSplit authors' code, which copied the client weights to the next client after every step).
+  Under label skew this is far less forgetful: the shared server sees every client's classes
+  every few steps instead of only the last client's at the end of a round.
 """
 
 from __future__ import annotations
@@ -51,6 +59,9 @@ SPLIT_HPARAMS: tuple[HParam, ...] = (
            "(every client as many samples as the largest client, short ones cycling; the AdaSplit authors' way)",
            choices=("own", "longest")),
 )
+TURNS = HParam("turns", str, "epoch", "clients sharing a model take turns: epoch (all of a client's batches, then "
+               "the next client; Gupta & Raskar) or batch (one step each, round-robin; the AdaSplit authors' code)",
+               choices=("epoch", "batch"), key=True)
 
 
 # ------------------------------------------------------------------------------------------ the cut
@@ -130,16 +141,20 @@ def round_epochs(ctx: RunContext, round_index: int) -> list[ClientEpoch]:
 
 def train_in_turns(ctx: RunContext, epochs: Sequence[ClientEpoch], order: Sequence[int],
                    step: Callable[[int, torch.Tensor, torch.Tensor], Any],
-                   before_turn: Callable[[int], None] | None = None) -> None:
-    """The one split-learning loop: clients take turns in ``order``; each runs ``step(client, x, y)``
-    on each of its batches (``before_turn(client)`` first). Parallel methods (SplitFed V1, EdgeSplit)
-    run their clients' independent turns through the same loop."""
+                   before_turn: Callable[[int], None] | None = None, turns: str = "epoch") -> None:
+    """The one split-learning loop: clients take turns in ``order``, each turn running
+    ``step(client, x, y)`` on the client's next batches (``before_turn(client)`` first): all of them
+    (``turns="epoch"``) or one (``turns="batch"``, round-robin until every client is done). Parallel
+    methods (SplitFed V1, EdgeSplit) run their clients' independent turns through the same loop."""
     total = sum(len(epochs[i]) for i in order) or 1
     done = 0
-    for i in order:
+    schedule = ([(i, range(len(epochs[i]))) for i in order] if turns == "epoch" else
+                [(i, (k,)) for k in range(max((len(epochs[i]) for i in order), default=0)) for i in order
+                 if k < len(epochs[i])])
+    for i, batches in schedule:
         if before_turn is not None:
             before_turn(i)
-        for k in range(len(epochs[i])):
+        for k in batches:
             x, y = epochs[i].batch(ctx, k)
             step(i, x, y)
             done += 1

@@ -1,9 +1,10 @@
 """SL-basic: vanilla split learning (Gupta & Raskar, 2018).
 
-Each round, clients take turns round-robin. At the start of its turn a client receives the client
-model from the client before it (a peer-to-peer handover through the channel; the AdaSplit authors
-did not count it, so it is outside their convention), then runs its batches of split steps against
-the single server model: activations and labels up, gradients down, every iteration.
+Each round, clients take turns round-robin: a whole epoch each (``turns=epoch``, Gupta & Raskar) or
+one batch each (``turns=batch``, the AdaSplit authors' code). At the start of its turn a client
+receives the client model from the client before it (a peer-to-peer handover through the channel;
+the AdaSplit authors did not count it, so it is outside their convention), then runs its split steps
+against the single server model: activations and labels up, gradients down, every iteration.
 
 At evaluation every client predicts with the latest client model, handed over from the last client
 to train (charged, like all inference traffic, only when the run charges inference).
@@ -20,6 +21,7 @@ from c3bench.method import Method, Timing
 from c3bench.registry import register_method
 from c3bench.split import (
     SPLIT_HPARAMS,
+    TURNS,
     adam,
     evaluating,
     round_epochs,
@@ -36,7 +38,7 @@ class SLBasic(Method):
     name = "sl-basic"
     description = "Vanilla split learning: clients in turn, one server model, client model handed client to client."
     family = "split"
-    hparams = SPLIT_HPARAMS
+    hparams = (*SPLIT_HPARAMS, TURNS)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -60,7 +62,7 @@ class SLBasic(Method):
                        x, y, tag=f"sl-{self.cut}")
 
         train_in_turns(ctx, round_epochs(ctx, round_index), range(ctx.federation.num_clients), step,
-                       before_turn=self.receive_client_model)
+                       before_turn=self.receive_client_model, turns=self.p["turns"])
         return {}
 
     def receive_client_model(self, i: int) -> None:

@@ -3,8 +3,9 @@
 V1: clients train in parallel, each against its own server-side copy; at the end of the round the
 server copies are averaged on the server, and the client models are averaged by the federated
 server (each client model up, the average down: both charged).
-V2: one server model, updated by the clients in turn in a random order each round; client models
-averaged at the end of the round as in V1.
+V2: one server model, updated by the clients in turn in a random order each round (a whole epoch
+each, or one batch each with ``turns=batch``); client models averaged at the end of the round as in
+V1. (In V1 the turns change nothing: each client has its own server copy and its own random stream.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from c3bench.method import Method, Timing
 from c3bench.registry import register_method
 from c3bench.split import (
     SPLIT_HPARAMS,
+    TURNS,
     adam,
     evaluating,
     round_epochs,
@@ -38,7 +40,8 @@ class SplitFed(Method):
     description = "SplitFed: split learning with client models averaged each round (V1 parallel, V2 sequential)."
     family = "split"
     hparams = (*SPLIT_HPARAMS, HParam("variant", str, "v1", "v1: parallel, server copies averaged; "
-                                      "v2: one server model, clients in random order", choices=("v1", "v2"), key=True))
+                                      "v2: one server model, clients in random order", choices=("v1", "v2"), key=True),
+               TURNS)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -71,7 +74,7 @@ class SplitFed(Method):
             split_step(ctx, i, self.client_models[i], self.server_copies[k], self.client_opts[i], self.server_opts[k],
                        x, y, tag=f"splitfed-{self.cut}")
 
-        train_in_turns(ctx, round_epochs(ctx, round_index), order, step)
+        train_in_turns(ctx, round_epochs(ctx, round_index), order, step, turns=self.p["turns"])
         sizes = [c.num_train for c in ctx.federation.clients]
         if v1:  # the server copies live on the server: averaging them moves nothing
             self.server_model.load_state_dict(weighted_average([s.state_dict() for s in self.server_copies], sizes))

@@ -1,1 +1,7 @@
-"""Built-in protocols, one file each; every file registers its class with ``@register_protocol``."""
+"""Built-in protocols, one file each; every file registers its class with ``@register_protocol``.
+
+Installed as ``c3bench.protocols`` and imported under that name only (see ``c3bench.methods``).
+"""
+
+if __name__ != "c3bench.protocols":
+    raise ImportError(f"import the built-in protocols as c3bench.protocols, not as {__name__!r}")

@@ -76,9 +76,48 @@ def test_score_refuses_malformed_and_tampered_files_naming_them(tmp_path):
 
 
 def test_budget_flag_marks_the_run_budget_stopped(tmp_path):
-    r = _run(tmp_path, "--budget-bandwidth", "300kB")
-    assert r.exit_code == 0
+    r = _run(tmp_path, "--budget-bandwidth", "1.5MB")  # one round of 2 x 2 x 248 kB fits, not two
+    assert r.exit_code == 0, r.output
     (path,) = tmp_path.glob("*.json")
     record = json.loads(path.read_text())
-    assert record["status"] == "budget-stopped" and record["config"]["budgets"]["bandwidth_bytes"] == 3e5
-    assert record["totals"]["bytes_total"] <= 3e5
+    assert record["status"] == "budget-stopped" and record["config"]["budgets"]["bandwidth_bytes"] == 1.5e6
+    assert record["totals"]["bytes_total"] <= 1.5e6 and len(record["rounds"]) == 1
+
+
+def test_a_budget_that_admits_no_round_is_an_error_that_writes_nothing(tmp_path):
+    for flag, value, what in (("--budget-bandwidth", "300kB", "bandwidth"), ("--budget-compute", "100MFLOP", "client compute")):
+        r = _run(tmp_path, flag, value)
+        assert r.exit_code == 2, r.output
+        assert f"the {what}" in r.stderr and "admits no round" in r.stderr and flag in r.stderr
+        assert not list(tmp_path.glob("*.json")) and not list(tmp_path.glob(".checkpoints/*.pt"))
+
+
+def test_score_has_rounds_and_status_reads_stdin_and_notes_defaulted_budgets(tmp_path):
+    assert _run(tmp_path / "a", "--seed", "0").exit_code == 0
+    assert _run(tmp_path / "b", "--budget-bandwidth", "1.5MB").exit_code == 0
+    files = sorted(str(p) for p in tmp_path.glob("*/*.json"))
+    table = cli.invoke(app, ["score", "-"], input="\n".join(files) + "\n")
+    assert table.exit_code == 0, table.output
+    assert "rounds" in table.stdout and "status" in table.stdout
+    assert "completed" in table.stdout and "budget-stopped" in table.stdout  # the two runs look different
+    assert "default to the largest among these runs" in table.stdout
+    pinned = cli.invoke(app, ["score", *files, "--bmax", "1", "--cmax", "1"])
+    assert "default to the largest" not in pinned.stdout
+    (block,) = json.loads(cli.invoke(app, ["score", *files, "-f", "json"]).stdout)
+    assert sorted((r["rounds"], r["status"]) for r in block["rows"]) == [(1, "budget-stopped"), (2, "completed")]
+    for bad in (["-T", "nan"], ["--bmax", "inf"], ["--cmax", "-1"]):
+        r = cli.invoke(app, ["score", *files, *bad])
+        assert r.exit_code == 2 and "positive finite" in r.stderr
+
+
+def test_show_takes_several_files_and_help_version_and_list_configs(tmp_path):
+    assert _run(tmp_path, "--seed", "0").exit_code == 0 and _run(tmp_path, "--seed", "1").exit_code == 0
+    files = sorted(str(p) for p in tmp_path.glob("*.json"))
+    shown = cli.invoke(app, ["show", *files])
+    assert shown.exit_code == 0 and shown.stdout.count("per round") == 2
+    assert len(json.loads(cli.invoke(app, ["show", *files, "--json"]).stdout)) == 2
+    help_text = cli.invoke(app, ["run", "--help"]).stdout
+    assert "--resume" in help_text and "<bool>" not in help_text  # a flag takes no value
+    assert cli.invoke(app, ["--version"]).stdout.startswith("c3bench ")
+    listed = cli.invoke(app, ["list", "configs"])
+    assert listed.exit_code == 0 and "adasplit-table2" in listed.stdout

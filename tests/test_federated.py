@@ -15,7 +15,7 @@ from c3bench.method import derive_seed
 from c3bench.models import build_backbone
 from c3bench.results import strip_volatile
 from c3bench.runner import Callbacks, Runner, resolve
-from methods.fednova import normalizer
+from c3bench.methods.fednova import normalizer
 from tests.helpers import run_tiny, tiny_spec
 
 

@@ -244,3 +244,17 @@ def test_dry_run_measures_and_prints_a_plan(tmp_path):
     assert result.exit_code == 0, result.output
     assert "estimated total" in result.stderr and "fedavg" in result.stdout
     assert not list(tmp_path.glob("*.json"))  # nothing ran
+
+
+def test_batch_turns_hand_the_client_model_over_after_every_step(tmp_path):
+    sizes, batch = (64, 16, 40), 8
+    for turns, handovers in (("epoch", 2), ("batch", None)):
+        run, fed = _unbalanced(sizes, method="sl-basic", batch_size=str(batch), turns=turns)
+        record = Runner(run, tmp_path / turns, federation=fed).execute(overwrite=True)
+        steps = [math.ceil(n / batch) for n in sizes]
+        if handovers is None:  # round-robin, one step each: every step but the first changes hands ...
+            order = [i for k in range(max(steps)) for i in range(3) if k < steps[i]]
+            handovers = sum(a != b for a, b in zip(order, order[1:], strict=False))
+        per_handover = (3 * 6 * 25 + 6) * 4  # simple-cnn's conv1 block
+        assert record["totals"]["bytes_peer"] == handovers * per_handover
+        assert [c["samples"] for c in record["rounds"][0]["per_client"]] == list(sizes)  # same work either way

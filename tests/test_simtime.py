@@ -12,7 +12,8 @@ import pytest
 from c3bench.accounting.devices import MBIT, DeviceProfile, Fleet, ServerProfile
 from c3bench.accounting.flops import train_step_cost
 from c3bench.accounting.ledger import Counters
-from c3bench.accounting.simtime import SCHEDULES, client_time, min_share, register_schedule, round_time
+from c3bench.accounting.simtime import client_time, min_share, register_schedule, round_time
+from c3bench.registry import SCHEDULES
 from c3bench.models import build_backbone
 from c3bench.runner import Runner, resolve
 from tests.helpers import run_tiny, tiny_spec
@@ -120,7 +121,7 @@ def test_a_new_schedule_can_be_registered():
         with pytest.raises(ValueError, match="unknown schedule"):
             round_time([c], _fleet(1), "no-such-schedule")
     finally:
-        SCHEDULES.pop("test-client-only")
+        SCHEDULES.unregister("test-client-only")
 
 
 def test_protocol_devices_are_used_and_a_devices_option_overrides_them_for_that_run_only(tmp_path):

@@ -39,6 +39,7 @@ from typing import Any
 
 from c3bench.accounting.devices import DeviceProfile, Fleet, ServerProfile
 from c3bench.accounting.ledger import Counters
+from c3bench.registry import SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,11 @@ class Schedule:
     shared_bandwidth: bool  # True: active clients share the server bandwidth equally by default
 
 
-SCHEDULES: dict[str, Schedule] = {}
-
-
 def register_schedule(name: str, shared_bandwidth: bool = True) -> Callable[[Compose], Compose]:
-    """Decorator: register a composition rule under ``name`` for ``Timing.schedule``."""
+    """Decorator: register a composition rule under ``name`` for ``Timing.schedule``
+    (in ``c3bench.registry.SCHEDULES``)."""
     def decorate(fn: Compose) -> Compose:
-        SCHEDULES[name] = Schedule(name, fn, shared_bandwidth)
+        SCHEDULES.register(name, Schedule(name, fn, shared_bandwidth))
         return fn
     return decorate
 
@@ -167,10 +166,8 @@ def _async_local(times: Sequence[ClientTime]) -> float:
 
 
 def get_schedule(name: str) -> Schedule:
-    if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule '{name}'; known: {', '.join(SCHEDULES)} "
-                         "(add one with c3bench.accounting.simtime.register_schedule)")
-    return SCHEDULES[name]
+    """A registered schedule (add one with :func:`register_schedule`)."""
+    return SCHEDULES.get(name)
 
 
 @dataclass(frozen=True)

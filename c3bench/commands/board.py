@@ -10,7 +10,7 @@ BOARD_DIR_HELP = "Folder holding one board per protocol."
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.cli import err, out, user_errors
+    from c3bench.console import err, out, user_errors
     from c3bench.hparams import ConfigError, parse_assignments
 
     def _report(problems) -> None:

@@ -28,11 +28,9 @@ def build_report(model: str, devices: str, input_size: int, num_classes: int | N
     from c3bench.accounting.devices import parse_fleet, parse_rate
     from c3bench.edgesplit.planner import SplitPlanner, profile_backbone
     from c3bench.hparams import ConfigError
-    from c3bench.models import BACKBONES
+    from c3bench.registry import BACKBONES
 
-    if model not in BACKBONES:
-        from c3bench.hparams import did_you_mean
-        raise ConfigError(f"unknown model '{model}'.{did_you_mean(model, BACKBONES)} Choices: {', '.join(BACKBONES)}.")
+    BACKBONES.get(model)  # an unknown model: ConfigError with a did-you-mean
     if input_size < 8 or batch_size < 1 or samples < 1:
         raise ConfigError("--input-size must be at least 8, --batch-size and --samples at least 1.")
     classes = num_classes if num_classes is not None else (1000 if input_size > 64 else 10)
@@ -72,7 +70,7 @@ def build_report(model: str, devices: str, input_size: int, num_classes: int | N
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.cli import err, out, user_errors
+    from c3bench.console import err, out, user_errors
 
     @app.command()
     @user_errors

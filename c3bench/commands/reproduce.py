@@ -19,7 +19,7 @@ class ReportFormat(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.cli import err, out, user_errors
+    from c3bench.console import err, out, user_errors
 
     @app.command()
     @user_errors

@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
     from rich.table import Table
 
     from c3bench.accounting import Budgets
-    from c3bench.cli import err, out, user_errors
+    from c3bench.console import err, out, user_errors
     from c3bench.hparams import parse_assignments
     from c3bench.units import parse_bytes, parse_flops
 

@@ -41,7 +41,6 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -275,16 +274,12 @@ def load_file(path: str | Path) -> StudyConfig:
 
 
 # ------------------------------------------------------------------------------------------ named ones
-@lru_cache(maxsize=1)
 def named_configs() -> dict[str, StudyConfig]:
-    """The configurations shipped with c3bench, by name (the ``*.toml`` files of this package)."""
-    out: dict[str, StudyConfig] = {}
-    for path in sorted(FOLDER.glob("*.toml")):
-        config = load_file(path)
-        if config.name in out:
-            raise ConfigError(f"{path}: name '{config.name}' is already used by {out[config.name].path}.")
-        out[config.name] = config
-    return out
+    """The configurations shipped with c3bench, by name (the ``*.toml`` files of this package, in
+    ``c3bench.registry.CONFIGS``)."""
+    from c3bench.registry import CONFIGS
+
+    return CONFIGS.items()
 
 
 def get_config(reference: str) -> tuple[StudyConfig, str | None]:
@@ -293,9 +288,10 @@ def get_config(reference: str) -> tuple[StudyConfig, str | None]:
     if ".toml" in text:
         path, _, row = text.partition("#")
         return load_file(path), (row or None)
+    from c3bench.registry import CONFIGS
+
     name, _, row = text.partition("/")
-    table = named_configs()
-    if name not in table:
-        raise ConfigError(f"unknown config '{name}'.{did_you_mean(name, table)} Available: {', '.join(table)} "
-                          "(see `c3bench configs`), or give a .toml file.")
-    return table[name], (row or None)
+    if name not in CONFIGS:
+        raise ConfigError(f"unknown config '{name}'.{did_you_mean(name, CONFIGS.names())} Available: "
+                          f"{', '.join(CONFIGS.names())} (see `c3bench configs`), or give a .toml file.")
+    return CONFIGS.get(name), (row or None)

@@ -1,15 +1,16 @@
-"""Backbones as ``nn.Sequential`` of named blocks, so that a cut point is simply a block index."""
+"""Backbones as ``nn.Sequential`` of named blocks, so that a cut point is simply a block index.
+
+The names (lenet, simple-cnn, resnet18, resnet50) live in ``c3bench.registry.BACKBONES``."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 
 from torch import nn
 
-from c3bench.hparams import ConfigError, did_you_mean
+from c3bench.hparams import ConfigError
 from c3bench.models.lrn import FastLocalResponseNorm
-from c3bench.models.resnet import resnet18, resnet50
+from c3bench.registry import BACKBONES
 
 
 def lenet(num_classes: int, in_channels: int = 3, image_size: int = 32) -> nn.Sequential:
@@ -48,17 +49,11 @@ def simple_cnn(num_classes: int, in_channels: int = 3, image_size: int = 32) -> 
     ))
 
 
-BACKBONES: dict[str, Callable[..., nn.Sequential]] = {"lenet": lenet, "simple-cnn": simple_cnn}
-BACKBONES.update(resnet18=resnet18, resnet50=resnet50)
 
 
 def build_backbone(name: str, num_classes: int, in_channels: int = 3, image_size: int = 32) -> nn.Sequential:
     """Build a registered backbone by name; unknown names raise ConfigError with the choices."""
-    if name not in BACKBONES:
-        raise ConfigError(
-            f"unknown backbone '{name}'.{did_you_mean(name, BACKBONES)} Choices: {', '.join(BACKBONES)}."
-        )
-    return BACKBONES[name](num_classes=num_classes, in_channels=in_channels, image_size=image_size)
+    return BACKBONES.get(name)(num_classes=num_classes, in_channels=in_channels, image_size=image_size)
 
 
 def split_backbone(model: nn.Sequential, cut: int) -> tuple[nn.Sequential, nn.Sequential]:

@@ -1,0 +1,74 @@
+"""`c3bench list methods|protocols|configs`: what is registered, with descriptions and hyperparameters."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+
+import typer
+
+from c3bench.console import out, user_errors
+
+
+class ListWhat(str, Enum):
+    methods = "methods"
+    protocols = "protocols"
+    configs = "configs"
+
+
+def _value(v) -> str:
+    return "-" if v is None else str(v).lower() if isinstance(v, bool) else repr(v)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("list")
+    @user_errors
+    def list_entries(
+        what: ListWhat = typer.Argument(..., help="methods, protocols or configs"),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    ) -> None:
+        """Show registered methods or protocols with their hyperparameters (name, type, default, range, help),
+        or the named configurations (the same as `c3bench configs`)."""
+        if what is ListWhat.configs:
+            from c3bench.commands.configs import show_configs
+
+            show_configs(None, as_json)
+            return
+        from rich.table import Table
+
+        from c3bench.registry import METHODS, PROTOCOLS
+
+        registry = METHODS if what is ListWhat.methods else PROTOCOLS
+        entries = []
+        for name, cls in registry.items().items():
+            entries.append({
+                "name": name,
+                "description": cls.description,
+                **({"version": cls.version, "default_rounds": cls.default_rounds,
+                    "default_backbone": cls.default_backbone, "suggested_params": dict(cls.suggested_params)}
+                   if what is ListWhat.protocols else {"family": cls.family}),
+                "hyperparameters": [
+                    {"name": p.name, "type": p.type.__name__, "default": p.default, "help": p.help,
+                     "range": p.describe_range(), "key": p.key}
+                    for p in cls.hparams
+                ],
+            })
+        if as_json:
+            out.print_json(json.dumps(entries))
+            return
+        for entry in entries:
+            table = Table(title=f"[bold]{entry['name']}[/]: {entry['description']}", title_justify="left",
+                          show_edge=False, expand=False)
+            for col in ("hyperparameter", "type", "default", "range", "help"):
+                table.add_column(col)
+            for hp in entry["hyperparameters"]:
+                table.add_row(hp["name"] + (" *" if hp["key"] else ""), hp["type"], _value(hp["default"]),
+                              hp["range"], hp["help"])
+            out.print(table)
+            if entry.get("suggested_params"):
+                out.print(f"  suggests for methods that declare them: "
+                          + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False)
+            out.print()
+        if what is ListWhat.methods:
+            out.print("* a key hyperparameter (shown in score tables). Set any of them with --set key=value.",
+                      highlight=False)
