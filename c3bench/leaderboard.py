@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from c3bench import registry
+from c3bench.conventions import CONVENTIONS
 from c3bench.hparams import ConfigError
 from c3bench.plots import distinguishing_settings, save, tradeoff_figure
 from c3bench.results import ResultError, config_hash, load_record, totals_from_rounds, write_atomic
-from c3bench.conventions import CONVENTIONS
 from c3bench.score import ScoreRow, score_table
 
 BOARD_FILE = "board.json"

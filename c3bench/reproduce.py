@@ -32,7 +32,6 @@ from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, resolve
 from c3bench.score import c3_score
 
 
-
 @dataclass
 class PlannedRun:
     row: ConfigRun

@@ -13,8 +13,8 @@ from c3bench.accounting.devices import MBIT, DeviceProfile, Fleet, ServerProfile
 from c3bench.accounting.flops import train_step_cost
 from c3bench.accounting.ledger import Counters
 from c3bench.accounting.simtime import client_time, min_share, register_schedule, round_time
-from c3bench.registry import SCHEDULES
 from c3bench.models import build_backbone
+from c3bench.registry import SCHEDULES
 from c3bench.runner import Runner, resolve
 from tests.helpers import run_tiny, tiny_spec
 

@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                               hp["range"], hp["help"])
             out.print(table)
             if entry.get("suggested_params"):
-                out.print(f"  suggests for methods that declare them: "
+                out.print("  suggests for methods that declare them: "
                           + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False)
             out.print()
         if what is ListWhat.methods:

@@ -26,7 +26,14 @@ class LiveProgress:
         self.progress = None
 
     def on_start(self, run, start_round: int) -> None:
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.rounds = run.rounds
         self.progress = Progress(
