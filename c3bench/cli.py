@@ -12,9 +12,7 @@ from typer.core import TyperOption
 
 import c3bench
 from c3bench.commands import register_all
-from c3bench.console import err, load_records, out, user_errors  # noqa: F401 - re-exported for command modules
-
-_load_many = load_records  # the former name (kept for command modules not yet moved to c3bench.console)
+from c3bench.console import err
 
 _type_of = TyperOption.display_type_rich
 

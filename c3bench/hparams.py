@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,8 +58,10 @@ class HParam:
                 parsed = value
             else:
                 raise ValueError(f"expected {self.type.__name__}, got {type(value).__name__}")
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ConfigError(f"bad value for '{self.name}': {value!r} ({exc}).") from None
+        if isinstance(parsed, float) and not math.isfinite(parsed):
+            raise ConfigError(f"bad value for '{self.name}': {value!r} is not a finite number.")
         if self.choices is not None and parsed not in self.choices:
             raise ConfigError(
                 f"bad value for '{self.name}': {parsed!r}; choose one of {', '.join(map(str, self.choices))}."

@@ -1,15 +1,21 @@
 """Leaderboards: one folder per protocol, ``leaderboards/<protocol>/``, holding
 
 * ``board.json``: the declared budgets (Bmax in GB, Cmax in TFLOPs), temperature and cost convention,
-  and the protocol parameters entries must use; fixed in advance, so that scores are comparable across
-  submissions and do not move when a new entry arrives;
-* ``entries/<name>.json``: the submitted result records, verbatim;
+  the protocol parameters entries must use, and what provenance they need (``"provenance":
+  "committed"``: made by a clean checkout at a commit of this repository); fixed in advance, so that
+  scores are comparable across submissions and do not move when a new entry arrives;
+* ``entries/<method>_<protocol>_s<seed>_<hash>.json``: the submitted result records, verbatim,
+  named from their validated content (never from a path inside a record);
 * ``README.md`` and ``tradeoff.png``: generated from the entries, never edited by hand.
 
-Submitting validates each record (schema and digest, the protocol hash against the registered
-protocol, the per-round log against the totals, the board's protocol parameters and budgets) and
-files it. Checking recomputes every total from the per-round logs and every README number from those
-totals, and reports each mismatch with the file and the field.
+Submitting validates each record (:mod:`c3bench.entry_checks`: shape, values, log, status,
+provenance and the data digest, recomputed from protocol + parameters + seed) and files those that
+pass, reporting the others per file. An entry above a budget is filed and marked, not refused.
+Checking does all of that again for every entry and compares every README number with what the
+entries give. Re-execution of entries is :mod:`c3bench.verify`.
+
+Reading and rendering boards needs no method code and no torch; validating provenance loads the
+protocol's and method's declarations (and, for the data digest, the protocol's data).
 """
 
 from __future__ import annotations
@@ -17,16 +23,31 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from c3bench import registry
 from c3bench.conventions import CONVENTIONS
+from c3bench.entry_checks import (
+    Problem,
+    check_distinct_runs,
+    check_log,
+    check_provenance,
+    check_shape,
+    check_status,
+    check_values,
+    entry_name,
+)
 from c3bench.hparams import ConfigError
-from c3bench.plots import distinguishing_settings, save, tradeoff_figure
-from c3bench.results import ResultError, config_hash, load_record, totals_from_rounds, write_atomic
+from c3bench.results import (
+    ResultError,
+    config_hash,
+    load_record,
+    strip_volatile,
+    totals_from_rounds,
+    write_atomic,
+)
 from c3bench.score import ScoreRow, score_table
 
 BOARD_FILE = "board.json"
@@ -34,27 +55,12 @@ ENTRIES = "entries"
 README = "README.md"
 FIGURE = "tradeoff.png"
 ACCEPTED = ("completed", "budget-stopped")
+PROVENANCE = ("any", "committed")
 CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
+DigestFn = Callable[[str, dict[str, Any], int], "str | None"]
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong, located by file and field."""
-
-    file: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}"
-
-
-class SubmissionError(Exception):
-    """Raised by :func:`submit` when any record is refused; nothing has been filed."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(map(str, problems)))
-        self.problems = problems
+__all__ = ["Board", "Problem", "SubmitReport", "board_rows", "check", "check_board", "entries", "find_boards",
+           "new_board", "over_budget", "render_readme", "submit", "summary", "validate_entry", "write_board"]
 
 
 # ------------------------------------------------------------------------------------------ boards
@@ -72,6 +78,7 @@ class Board:
     title: str = ""
     description: str = ""
     min_seeds: int = 3
+    provenance: str = "any"
 
     @property
     def entries_dir(self) -> Path:
@@ -88,7 +95,8 @@ class Board:
     def as_json(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "title": self.title, "description": self.description,
                 "bmax_gb": self.bmax_gb, "cmax_tflops": self.cmax_tflops, "temperature": self.temperature,
-                "convention": self.convention, "min_seeds": self.min_seeds, "protocol_params": self.protocol_params}
+                "convention": self.convention, "min_seeds": self.min_seeds, "provenance": self.provenance,
+                "protocol_params": self.protocol_params}
 
     @classmethod
     def load(cls, folder: Path) -> Board:
@@ -98,25 +106,32 @@ class Board:
             data = json.loads(source.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{source}: missing; create it with `c3bench leaderboard new`.") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{source}: malformed JSON at line {exc.lineno}: {exc.msg}.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: malformed JSON ({exc}).") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: must be a JSON object.")
         for key in ("protocol", "bmax_gb", "cmax_tflops", "temperature", "convention", "protocol_params"):
             if key not in data:
                 raise ConfigError(f"{source}: {key}: missing.")
         for key in ("bmax_gb", "cmax_tflops", "temperature"):
-            if not isinstance(data[key], int | float) or isinstance(data[key], bool) or not data[key] > 0:
-                raise ConfigError(f"{source}: {key}: must be a positive number, got {data[key]!r}.")
+            value = data[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{source}: {key}: must be a positive number, got {value!r}.")
         if data["convention"] not in CONVENTIONS:
             raise ConfigError(f"{source}: convention: must be one of {', '.join(CONVENTIONS)}.")
         if data["protocol"] != folder.name:
             raise ConfigError(f"{source}: protocol: '{data['protocol']}' does not match the folder name '{folder.name}'.")
         if not isinstance(data["protocol_params"], dict):
             raise ConfigError(f"{source}: protocol_params: must be an object.")
+        if data.get("provenance", "any") not in PROVENANCE:
+            raise ConfigError(f"{source}: provenance: must be one of {', '.join(PROVENANCE)}.")
+        min_seeds = data.get("min_seeds", 3)
+        if not isinstance(min_seeds, int) or isinstance(min_seeds, bool) or min_seeds < 1:
+            raise ConfigError(f"{source}: min_seeds: must be a positive integer.")
         return cls(folder, data["protocol"], float(data["bmax_gb"]), float(data["cmax_tflops"]),
                    float(data["temperature"]), data["convention"], data["protocol_params"],
-                   data.get("title", ""), data.get("description", ""), int(data.get("min_seeds", 3)))
+                   str(data.get("title", "")), str(data.get("description", "")), min_seeds,
+                   data.get("provenance", "any"))
 
 
 def find_boards(board_dir: str | Path) -> dict[str, Board]:
@@ -129,20 +144,24 @@ def find_boards(board_dir: str | Path) -> dict[str, Board]:
 
 def new_board(board_dir: str | Path, protocol: str, bmax_gb: float, cmax_tflops: float, temperature: float = 8.0,
               convention: str = "c3bench", overrides: dict[str, str] | None = None, title: str = "",
-              description: str = "") -> Board:
+              description: str = "", provenance: str = "any") -> Board:
     """Create ``board_dir/<protocol>/board.json``; protocol parameters are its defaults plus ``overrides``."""
+    from c3bench import registry
+
     cls = registry.get_protocol(protocol)
     params = registry.space(cls).resolve(overrides or {}, f"protocol '{protocol}'")
     folder = Path(board_dir) / cls.name
     if (folder / BOARD_FILE).exists():
         raise ConfigError(f"{folder / BOARD_FILE} already exists; edit it by hand if you must (scores will move).")
     for name, value in (("Bmax", bmax_gb), ("Cmax", cmax_tflops), ("temperature", temperature)):
-        if not value > 0:
-            raise ConfigError(f"{name} must be positive, got {value}.")
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{name} must be a positive finite number, got {value}.")
     if convention not in CONVENTIONS:
         raise ConfigError(f"convention must be one of {', '.join(CONVENTIONS)}.")
+    if provenance not in PROVENANCE:
+        raise ConfigError(f"provenance must be one of {', '.join(PROVENANCE)}.")
     board = Board(folder, cls.name, bmax_gb, cmax_tflops, temperature, convention, params,
-                  title or f"{cls.name} leaderboard", description or cls.description)
+                  title or f"{cls.name} leaderboard", description or cls.description, provenance=provenance)
     write_atomic(folder / BOARD_FILE, json.dumps(board.as_json(), indent=2) + "\n")
     (folder / ENTRIES).mkdir(exist_ok=True)
     return board
@@ -151,80 +170,33 @@ def new_board(board_dir: str | Path, protocol: str, bmax_gb: float, cmax_tflops:
 # ------------------------------------------------------------------------------------------ validation
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
-        return (isinstance(a, int | float) and isinstance(b, int | float)
-                and not isinstance(a, bool) and not isinstance(b, bool) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
+        return (isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool)
+                and not isinstance(b, bool) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12))
     return a == b
 
 
-def verify_log(record: dict[str, Any], source: str) -> list[Problem]:
-    """The per-round log is self-consistent and the totals are exactly what it implies.
+def data_digests(data_root: str | Path | None = None) -> DigestFn:
+    """A (cached) function recomputing a run's data digest from protocol + parameters + seed, without
+    training; None when the data cannot be loaded here."""
+    cache: dict[str, str | None] = {}
 
-    Each round's cumulative counters equal the previous round's plus the sum of its per-client
-    counters; its mean accuracy is the mean of the per-client accuracies; the totals equal
-    ``results.totals_from_rounds(rounds)`` field by field.
-    """
-    problems: list[Problem] = []
-    rounds = record["rounds"]
-    running: dict[str, Any] = {}
-    for i, entry in enumerate(rounds):
-        where = f"rounds[{i}]"
-        try:
-            if entry["round"] != i + 1:
-                problems.append(Problem(source, f"{where}.round", f"is {entry['round']}, expected {i + 1}"))
-            per_acc = entry["accuracy"]["per_client"]
-            if not per_acc or not _same(entry["accuracy"]["mean"], sum(per_acc) / len(per_acc)):
-                problems.append(Problem(source, f"{where}.accuracy.mean",
-                                        f"is {entry['accuracy']['mean']!r}, the per-client accuracies give "
-                                        f"{(sum(per_acc) / len(per_acc)) if per_acc else None!r}"))
-            clients = entry["per_client"]
-            if len(clients) != len(per_acc):
-                problems.append(Problem(source, f"{where}.per_client",
-                                        f"{len(clients)} clients but {len(per_acc)} per-client accuracies"))
-            for key, value in entry["cumulative"].items():
-                expected = running.get(key, 0) + sum(c.get(key, 0) for c in clients)
-                if not _same(value, expected):
-                    problems.append(Problem(source, f"{where}.cumulative.{key}",
-                                            f"is {value!r}, previous rounds plus this round's per-client "
-                                            f"counters give {expected!r}"))
-            for c_index, c in enumerate(clients):
-                for total, parts in (("bytes_total", ("bytes_up", "bytes_down", "bytes_peer")),
-                                     ("paper_bytes_total", ("paper_bytes_up", "paper_bytes_down", "paper_bytes_peer"))):
-                    if total in c and c[total] != sum(c.get(p, 0) for p in parts):
-                        problems.append(Problem(source, f"{where}.per_client[{c_index}].{total}",
-                                                f"is {c[total]!r}, not the sum of {', '.join(parts)}"))
-            running = dict(entry["cumulative"])
-        except (KeyError, TypeError, ZeroDivisionError) as exc:
-            problems.append(Problem(source, where, f"malformed round entry ({type(exc).__name__}: {exc})"))
-            return problems
-    try:
-        expected_totals = totals_from_rounds(rounds)
-    except (KeyError, TypeError) as exc:
-        return [*problems, Problem(source, "rounds", f"cannot recompute the totals ({type(exc).__name__}: {exc})")]
-    totals = record["totals"]
-    for key in sorted(set(expected_totals) | set(totals)):
-        if key not in totals:
-            continue  # written by an older c3bench; the board uses the recomputed value anyway
-        if key not in expected_totals:
-            problems.append(Problem(source, f"totals.{key}", "is not derived from the per-round log"))
-        elif not _same_deep(totals[key], expected_totals[key]):
-            problems.append(Problem(source, f"totals.{key}",
-                                    f"is {totals[key]!r}, the per-round log gives {expected_totals[key]!r}"))
-    return problems
+    def digest(protocol: str, params: dict[str, Any], seed: int) -> str | None:
+        key = json.dumps([protocol, params, seed], sort_keys=True, default=str)
+        if key not in cache:
+            from c3bench import registry
+
+            try:
+                root = Path(data_root) if data_root else None
+                cache[key] = registry.get_protocol(protocol)().build(params, seed, root).digest()
+            except ConfigError:
+                cache[key] = None
+        return cache[key]
+
+    return digest
 
 
-def _same_deep(a: Any, b: Any) -> bool:
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return _same(a, b)
-
-
-def _measures(totals: dict[str, Any], convention: str) -> tuple[float, float]:
-    """(bandwidth in GB, client compute in TFLOPs) in the board's convention."""
-    return CONVENTIONS[convention].measures(totals)[:2]
-
-
-def validate_entry(record: dict[str, Any], source: str, board: Board) -> list[Problem]:
-    """Everything a board requires of a record beyond its schema and digest (see the module doc)."""
+def validate_entry(record: dict[str, Any], source: str, board: Board, digests: DigestFn | None = None) -> list[Problem]:
+    """Everything a board requires of a (loaded, hence well-formed) record; see the module doc."""
     problems: list[Problem] = []
     cfg = record["config"]
     if record["status"] not in ACCEPTED:
@@ -232,21 +204,8 @@ def validate_entry(record: dict[str, Any], source: str, board: Board) -> list[Pr
                                 f"({' or '.join(ACCEPTED)}) can be submitted. Resume it with `c3bench run ... --resume`"))
     if not record["rounds"]:
         problems.append(Problem(source, "rounds", "empty: no round was trained"))
-    if cfg.get("protocol") != board.protocol:
-        problems.append(Problem(source, "config.protocol", f"is '{cfg.get('protocol')}', this board is '{board.protocol}'"))
-        return problems
-    if record["config_hash"] != config_hash(cfg):
-        problems.append(Problem(source, "config_hash", "does not match the record's config"))
-    try:
-        expected_hash = registry.get_protocol(board.protocol).content_hash(cfg["protocol_params"])
-    except ConfigError as exc:
-        problems.append(Problem(source, "config.protocol", str(exc)))
-    else:
-        if cfg.get("protocol_hash") != expected_hash:
-            problems.append(Problem(source, "config.protocol_hash",
-                                    f"is {str(cfg.get('protocol_hash'))[:12]}..., the registered protocol "
-                                    f"'{board.protocol}' gives {expected_hash[:12]}... (run with this version "
-                                    "of the protocol)"))
+    if cfg["protocol"] != board.protocol:
+        return [*problems, Problem(source, "config.protocol", f"is '{cfg['protocol']}', this board is '{board.protocol}'")]
     for key, value in board.protocol_params.items():
         if not _same(cfg["protocol_params"].get(key), value):
             problems.append(Problem(source, f"config.protocol_params.{key}",
@@ -255,32 +214,50 @@ def validate_entry(record: dict[str, Any], source: str, board: Board) -> list[Pr
     if extra and board.protocol_params:
         problems.append(Problem(source, "config.protocol_params",
                                 f"has parameters this board does not declare: {', '.join(extra)}"))
-    problems += verify_log(record, source)
+    problems += check_status(record, source)
+    if not problems:
+        problems += check_provenance(record, source, board.provenance == "committed", digests)
     return problems
 
 
 def over_budget(totals: dict[str, Any], board: Board) -> list[str]:
     """Which of the board's budgets an entry exceeds ("bandwidth", "compute"): cost is not misconduct,
     so such an entry is filed, scored by the formula (which has no cutoff) and marked."""
-    gb, tflops = _measures(totals, board.convention)
+    gb, tflops, _ = CONVENTIONS[board.convention].measures(totals)
     return [what for what, used, limit in (("bandwidth", gb, board.bmax_gb), ("compute", tflops, board.cmax_tflops))
             if used > limit]
 
 
 def _load(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """(record, []) or (None, its problems field by field)."""
     try:
-        return load_record(path), []
+        record = load_record(path, check_content=False)
     except ResultError as exc:
         message = str(exc)
         prefix = f"{path}: "
         return None, [Problem(str(path), "record", message[len(prefix):] if message.startswith(prefix) else message)]
+    problems = check_shape(record, str(path))
+    if not problems:
+        problems = check_values(record, str(path)) + check_log(record, str(path))
+    return (None, problems) if problems else (record, [])
+
+
+def entries(board: Board) -> list[tuple[Path, dict[str, Any] | None]]:
+    """Every entry file of a board with its record (None when it cannot be loaded)."""
+    return [(path, _load(path)[0]) for path in sorted(board.entries_dir.glob("*.json"))]
+
+
+_entries = entries  # the former private name
 
 
 # ------------------------------------------------------------------------------------------ submit
 @dataclass
 class SubmitReport:
+    """Per file: filed, already on the board, or refused (with its problems)."""
+
     filed: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+    refused: list[Problem] = field(default_factory=list)
     boards: list[Board] = field(default_factory=list)
 
 
@@ -288,84 +265,73 @@ def _seed_key(record: dict[str, Any]) -> str:
     return config_hash(record["config"], include_seed=True)
 
 
-def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", replace: bool = False) -> SubmitReport:
-    """Validate every file, then file them all under their boards and regenerate those boards.
+def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Identical runs (same configuration, seed and per-round numbers), whatever their timestamps."""
+    keys = ("config", "rounds", "data")
+    return all(strip_volatile(a.get(k)) == strip_volatile(b.get(k)) for k in keys)
 
-    Raises SubmissionError (and files nothing) when any record is refused. A record already on the
-    board (same digest) is left as it is; another record of the same configuration and seed is
-    refused unless ``replace``.
+
+def _inside(folder: Path, target: Path) -> bool:
+    return target.resolve().parent == folder.resolve()
+
+
+def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", replace: bool = False,
+           data_root: str | Path | None = None) -> SubmitReport:
+    """Validate each file and file the valid ones under their boards; regenerate the boards touched.
+
+    An identical re-run of an entry (same configuration, seed and numbers) counts as already there;
+    another record of the same configuration and seed is refused unless ``replace``.
     """
     boards = find_boards(board_dir)
-    problems: list[Problem] = []
-    accepted: list[tuple[Path, dict[str, Any], Board]] = []
-    for file in map(Path, files):
-        record, load_problems = _load(file)
-        if record is None:
-            problems += load_problems
-            continue
-        protocol = record["config"].get("protocol")
-        board = boards.get(protocol)
-        if board is None:
-            problems.append(Problem(str(file), "config.protocol",
-                                    f"no board for protocol '{protocol}' under {board_dir} (boards: "
-                                    f"{', '.join(boards) or 'none'}); create one with `c3bench leaderboard new {protocol}`"))
-            continue
-        problems += validate_entry(record, str(file), board)
-        accepted.append((file, record, board))
     report = SubmitReport()
-    on_board: dict[str, dict[str, Path]] = {}  # protocol -> config+seed hash -> entry file
-    copies: list[tuple[Path, Path]] = []
-    removals: list[Path] = []
-    submitted: dict[str, str] = {}
-    for file, record, board in accepted:
+    digests = data_digests(data_root)
+    on_board: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for file in map(Path, files):
+        record, problems = _load(file)
+        if record is None:
+            report.refused += problems
+            continue
+        board = boards.get(record["config"]["protocol"])
+        if board is None:
+            protocol = record["config"]["protocol"]
+            report.refused.append(Problem(str(file), "config.protocol", f"no board for protocol '{protocol}' under "
+                                          f"{board_dir} (boards: {', '.join(boards) or 'none'}); create one with "
+                                          f"`c3bench leaderboard new {protocol}`"))
+            continue
         if board.protocol not in on_board:
-            on_board[board.protocol] = {_seed_key(r): p for p, r in _entries(board) if r is not None}
-        target = board.entries_dir / f"{record['name']}.json"
-        key = _seed_key(record)
-        if key in submitted:
-            problems.append(Problem(str(file), "config", f"same configuration and seed as {submitted[key]}"))
+            on_board[board.protocol] = [(p, r) for p, r in entries(board) if r is not None]
+        present = on_board[board.protocol]
+        problems = validate_entry(record, str(file), board, digests)
+        holder = next((p for p, r in present if _seed_key(r) == _seed_key(record)), None)
+        if holder is not None and _same_run(next(r for p, r in present if p == holder), record):
+            report.unchanged.append(holder)
             continue
-        submitted[key] = str(file)
-        holder = on_board[board.protocol].get(key)
-        if holder is not None:
-            current, _ = _load(holder)
-            if current is not None and current["digest"] == record["digest"] and holder == target:
-                report.unchanged.append(target)
-                continue
-            if not replace:
-                problems.append(Problem(str(file), "config", f"{holder} already holds this configuration and "
-                                        "seed with different content; pass --replace to swap it"))
-                continue
-            if holder != target:
-                removals.append(holder)
-        elif target.exists() and not replace:
-            problems.append(Problem(str(file), "name", f"{target} exists (another run of that name); "
-                                    "pass --replace to overwrite it"))
+        if not problems:
+            others = [(str(p), r) for p, r in present if p != holder]
+            problems = [p for p in check_distinct_runs([*others, (str(file), record)]) if p.file == str(file)]
+        if not problems and holder is not None and not replace:
+            problems = [Problem(str(file), "config", f"{holder} already holds this configuration and seed with "
+                                                     "other numbers; pass --replace to swap it")]
+        if problems:
+            report.refused += problems
             continue
-        copies.append((file, target))
+        target = board.entries_dir / f"{entry_name(record)}.json"
+        if not _inside(board.entries_dir, target):  # cannot happen with a validated name; never write elsewhere
+            report.refused.append(Problem(str(file), "config", f"would be filed outside {board.entries_dir}"))
+            continue
+        if holder is not None and holder != target:
+            holder.unlink(missing_ok=True)
+        write_atomic(target, file.read_bytes())
+        present[:] = [(p, r) for p, r in present if p not in (holder, target)] + [(target, record)]
+        report.filed.append(target)
         if board not in report.boards:
             report.boards.append(board)
-    if problems:
-        raise SubmissionError(problems)
-    for source, target in copies:
-        write_atomic(target, source.read_bytes())
-        report.filed.append(target)
-    for old in removals:
-        old.unlink(missing_ok=True)
     for board in report.boards:
         write_board(board)
     return report
 
 
 # ------------------------------------------------------------------------------------------ rendering
-def _entries(board: Board) -> list[tuple[Path, dict[str, Any] | None]]:
-    out = []
-    for path in sorted(board.entries_dir.glob("*.json")):
-        record, _ = _load(path)
-        out.append((path, record))
-    return out
-
-
 def _recomputed(record: dict[str, Any]) -> dict[str, Any]:
     """The record with totals recomputed from its per-round log (what every board number comes from)."""
     return {**record, "totals": totals_from_rounds(record["rounds"])}
@@ -386,28 +352,36 @@ HEADERS = ("rank", "method", "settings", "rounds", "seeds", "C3", "accuracy (%)"
 NUMERIC = {"rank", "rounds", "seeds", "C3", "GB", "client TFLOPs", "total TFLOPs", "sim. time (s)"}
 
 
-def _row_cells(rank: int, row: ScoreRow, board: Board, records: dict[str, dict[str, Any]],
-               settings: dict[str, str]) -> list[str]:
-    first = records[row.files[0]]
-    links = ", ".join(f"[s{records[f]['config']['seed']}]({ENTRIES}/{Path(f).name})"
-                      for f in sorted(row.files, key=lambda f: records[f]["config"]["seed"]))
+def row_status(row: ScoreRow, board: Board, records: dict[str, dict[str, Any]]) -> str:
+    """A row's status with its marks: provisional (fewer seeds than the board asks), over budget."""
     status = row.status.replace(",", ", ")
     if row.seeds < board.min_seeds:
         status = f"provisional ({row.seeds} of {board.min_seeds} seeds)" + ("" if status == "completed" else f"; {status}")
     over = sorted({w for f in row.files for w in over_budget(_recomputed(records[f])["totals"], board)})
     if over:
         status += f"; over budget ({', '.join(over)})"
+    return status
+
+
+def _row_cells(rank: int, row: ScoreRow, board: Board, records: dict[str, dict[str, Any]],
+               settings: dict[str, str]) -> list[str]:
+    first = records[row.files[0]]
+    links = ", ".join(f"[s{records[f]['config']['seed']}]({ENTRIES}/{Path(f).name})"
+                      for f in sorted(row.files, key=lambda f: records[f]["config"]["seed"]))
     return [str(rank), row.method, settings.get(row.config_hash) or "-", str(first["config"]["rounds"]), str(row.seeds),
             _fmt(row.c3, ".4f"), f"{row.accuracy_mean:.2f} ± {row.accuracy_std:.2f}", f"{row.bandwidth_gb:.4g}",
-            f"{row.client_tflops:.4g}", f"{row.total_tflops:.4g}", _fmt(row.sim_time_s, ".4g"), status, links]
+            f"{row.client_tflops:.4g}", f"{row.total_tflops:.4g}", _fmt(row.sim_time_s, ".4g"),
+            row_status(row, board, records), links]
 
 
 def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    """The board's README.md, a pure function of the board declaration and its entries."""
+    """The board's README.md, a pure function of the board declaration and its entries (not of the
+    folder the boards sit in)."""
+    from c3bench.plots import distinguishing_settings
+
     by_source = {s: r for s, r in records}
     rows = board_rows(board, records)
     params = ", ".join(f"{k}={v}" for k, v in sorted(board.protocol_params.items())) or "defaults"
-    option = "" if board.path.parent.name == "leaderboards" else f" --board-dir {board.path.parent.name}"
     lines = [
         "<!-- Generated by c3bench (submit / leaderboard render). Do not edit: `c3bench leaderboard check` "
         "regenerates it from entries/ and fails on any difference. -->",
@@ -423,7 +397,9 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         "and marked *over budget* (cost is not misconduct; refusals are for wrong or tampered records).",
         "- Settings: the method's hyperparameters that differ between its configurations on this board "
         "(every setting is in the entry files).",
-        f"- Ranked by C3. Configurations with fewer than {board.min_seeds} seeds are provisional.",
+        f"- Ranked by C3. Configurations with fewer than {board.min_seeds} seeds are provisional."
+        + (" Entries come from committed code: each names the commit that made it." if board.provenance == "committed"
+           else ""),
         "",
     ]
     if rows:
@@ -446,9 +422,12 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
     lines += [
         "## Submit and verify",
         "",
+        "From the folder that holds `leaderboards/` (add `--board-dir DIR` when the boards are elsewhere):",
+        "",
         "```",
-        f"c3bench submit results/*.json{option}",
-        f"c3bench leaderboard check{option}",
+        "c3bench submit results/*.json",
+        "c3bench leaderboard check",
+        f"c3bench leaderboard verify {board.protocol} --sample 1",
         "```",
         "",
     ]
@@ -457,12 +436,14 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
 
 def write_board(board: Board) -> None:
     """Regenerate README.md and the trade-off figure from the entries."""
-    records = [(str(p.relative_to(board.path)), r) for p, r in _entries(board) if r is not None]
+    records = [(str(p.relative_to(board.path)), r) for p, r in entries(board) if r is not None]
     write_atomic(board.readme, render_readme(board, records))
     finished = [(s, _recomputed(r)) for s, r in records if r["rounds"]]
     if finished:
+        from c3bench.plots import save, tradeoff_figure
+
         fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb,
-                              cmax=board.cmax_tflops, temperature=board.temperature,
+                              cmax=board.cmax_tflops, temperature=board.temperature, min_seeds=board.min_seeds,
                               title=f"{board.protocol} leaderboard: mean ± std over seeds "
                                     f"({board.convention} convention)")
         save(fig, board.figure)
@@ -494,27 +475,30 @@ def _readme_diff(board: Board, actual: str, expected: str) -> list[Problem]:
     return problems
 
 
-def check_board(board: Board) -> list[Problem]:
+def check_board(board: Board, digests: DigestFn | None = None) -> list[Problem]:
     """Recompute everything on one board; an empty list means it is consistent."""
     problems: list[Problem] = []
-    records: list[tuple[str, dict[str, Any]]] = []
+    good: list[tuple[Path, dict[str, Any]]] = []
     seen: dict[str, str] = {}
-    for path, record in _entries(board):
+    for path, record in entries(board):
         if record is None:
             problems += _load(path)[1]
             continue
-        entry_problems = validate_entry(record, str(path), board)
-        if record["name"] != path.stem:
-            entry_problems.append(Problem(str(path), "name", f"is '{record['name']}', the file is named '{path.stem}'"))
+        entry_problems = validate_entry(record, str(path), board, digests)
+        if path.stem != entry_name(record):
+            entry_problems.append(Problem(str(path), "file name", f"is '{path.stem}', its content gives "
+                                                                 f"'{entry_name(record)}'"))
         key = _seed_key(record)
         if key in seen:
             entry_problems.append(Problem(str(path), "config", f"same configuration and seed as {seen[key]}"))
         seen[key] = str(path)
         problems += entry_problems
         if not entry_problems:
-            records.append((str(path.relative_to(board.path)), record))
+            good.append((path, record))
+    problems += check_distinct_runs([(str(p), r) for p, r in good])
     if problems:  # the README cannot be judged against entries that are themselves wrong
         return problems
+    records = [(str(p.relative_to(board.path)), r) for p, r in good]
     if not board.readme.exists():
         return [Problem(str(board.readme), "file", "missing; run `c3bench leaderboard render`")]
     problems += _readme_diff(board, board.readme.read_text(encoding="utf-8"), render_readme(board, records))
@@ -523,13 +507,15 @@ def check_board(board: Board) -> list[Problem]:
     return problems
 
 
-def check(board_dir: str | Path = "leaderboards") -> tuple[dict[str, Board], list[Problem]]:
-    """Check every board under ``board_dir``."""
+def check(board_dir: str | Path = "leaderboards", data_root: str | Path | None = None,
+          recompute_data: bool = True) -> tuple[dict[str, Board], list[Problem]]:
+    """Check every board under ``board_dir`` (one bad board or entry never stops the others)."""
     root = Path(board_dir)
     problems: list[Problem] = []
     boards: dict[str, Board] = {}
     if not root.is_dir():
         raise ConfigError(f"no leaderboard folder at {root}.")
+    digests = data_digests(data_root) if recompute_data else None
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         try:
             board = Board.load(folder)
@@ -537,13 +523,13 @@ def check(board_dir: str | Path = "leaderboards") -> tuple[dict[str, Board], lis
             problems.append(Problem(str(folder / BOARD_FILE), "board", str(exc)))
             continue
         boards[board.protocol] = board
-        problems += check_board(board)
+        problems += check_board(board, digests)
     return boards, problems
 
 
 def summary(board: Board) -> dict[str, Any]:
     """Counts for messages: entries, configurations, provisional ones."""
-    records = [(str(p), r) for p, r in _entries(board) if r is not None]
+    records = [(str(p), r) for p, r in entries(board) if r is not None]
     rows = board_rows(board, records) if records else []
     return {"entries": len(records), "configurations": len(rows),
             "provisional": sum(r.seeds < board.min_seeds for r in rows),

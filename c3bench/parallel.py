@@ -50,7 +50,10 @@ _REPLICA: dict[str, Any] = {}
 
 
 def die_with_parent() -> None:
-    """Ask Linux to end this process when its parent dies (no orphans training on)."""
+    """Ask Linux to end this process when its parent dies (no orphans training on); a worker whose
+    parent died before it got here ends at once."""
+    import multiprocessing
+
     try:
         import ctypes
         import signal
@@ -58,7 +61,10 @@ def die_with_parent() -> None:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        os._exit(1)
 
 
 def _init_replica(method_cls: type, federation, params: dict[str, Any], seed: int, rounds: int, backbone: str,

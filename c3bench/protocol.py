@@ -57,6 +57,11 @@ class Protocol(ABC):
     def build(self, params: dict[str, Any], seed: int, data_root: Path | None) -> Federation:
         """Construct the federation for these parameters and seed."""
 
+    @classmethod  # noqa: B027 - most protocols need no check
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Refuse (ConfigError) combinations of valid values that cannot work, before any work starts
+        (e.g. a federation too large for memory)."""
+
     @classmethod
     def content_hash(cls, params: dict[str, Any]) -> str:
         """sha256 over name, version, resolved parameters, and the code that shapes the data: the

@@ -61,8 +61,15 @@ def seal(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``. The file gets
+    ordinary permissions (0666 less the umask, 0644 usually), not mkstemp's private 0600."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(text, bytes) else "w"
@@ -72,6 +79,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -85,8 +93,9 @@ def write_record(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     return sealed
 
 
-def validate_record(record: Any, source: str) -> dict[str, Any]:
-    """Check shape, schema and digest; raise ResultError naming ``source`` on any problem."""
+def validate_record(record: Any, source: str, check_content: bool = True) -> dict[str, Any]:
+    """Check schema and digest and (``check_content``) shape, values and the per-round log against the
+    totals; raise ResultError naming ``source`` and the first problems."""
     if not isinstance(record, dict):
         raise ResultError(f"{source}: not a c3bench result (top level is not a JSON object).")
     missing = [k for k in REQUIRED if k not in record]
@@ -104,20 +113,50 @@ def validate_record(record: Any, source: str) -> dict[str, Any]:
             f"{source}: digest mismatch: the file was changed after c3bench wrote it "
             f"(stored {str(record['digest'])[:20]}..., content gives {expected[:20]}...). Re-run to regenerate it."
         )
+    if not check_content:
+        return record
+    from c3bench.entry_checks import check_log, check_shape, check_values
+
+    problems = check_shape(record, source)
+    if not problems:
+        problems = check_values(record, source) or check_log(record, source)
+    if problems:
+        shown = "; ".join(f"{p.field}: {p.message}" for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ResultError(f"{source}: not a usable c3bench result: {shown}{more}.")
     return record
 
 
-def load_record(path: str | Path) -> dict[str, Any]:
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number a run can produce")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def load_record(path: str | Path, check_content: bool = True) -> dict[str, Any]:
+    """Read a record, refusing (ResultError, naming the file) anything malformed, edited or inconsistent.
+    ``check_content=False`` stops after the schema and the digest (for callers that report the
+    content problems themselves, field by field)."""
     path = Path(path)
     if not path.is_file():
         raise ResultError(f"{path}: no such file.")
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant,
+                            parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise ResultError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except ValueError as exc:  # NaN, Infinity or a number beyond float range
+        raise ResultError(f"{path}: {exc}.") from None
     except UnicodeDecodeError:
         raise ResultError(f"{path}: not a text file.") from None
-    return validate_record(record, str(path))
+    except (OSError, RecursionError) as exc:
+        raise ResultError(f"{path}: cannot be read ({type(exc).__name__}).") from None
+    return validate_record(record, str(path), check_content)
 
 
 def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:

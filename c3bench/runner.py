@@ -9,6 +9,7 @@ round would exceed a budget, the ledger raises, the round is rolled back, and th
 from __future__ import annotations
 
 import io
+import json
 import shlex
 import time
 from contextlib import nullcontext
@@ -26,6 +27,7 @@ from c3bench.data.batches import to_float
 from c3bench.environment import environment
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
+from c3bench.locks import RunLock, remove_stale_temporaries
 from c3bench.method import Method, RunContext
 from c3bench.parallel import client_executor
 from c3bench.results import (
@@ -151,6 +153,7 @@ def resolve(spec: RunSpec) -> ResolvedRun:
             m_over[key] = value
     method_params = method_cls.finalize_params(method_space.resolve(m_over, f"method '{method_cls.name}'"))
     protocol_params = protocol_space.resolve(p_over, f"protocol '{protocol_cls.name}'")
+    protocol_cls.check_params(protocol_params)
     rounds = protocol_cls.default_rounds if spec.rounds is None else spec.rounds
     if not 1 <= rounds <= 100_000:
         raise ConfigError(f"--rounds must be between 1 and 100000, got {rounds}.")
@@ -331,7 +334,12 @@ class Runner:
         write_atomic(self.checkpoint_file, buffer.getvalue())
 
     def _load_checkpoint(self, ctx: RunContext, method: Method) -> dict[str, Any]:
-        state = torch.load(self.checkpoint_file, weights_only=False)
+        try:
+            state = torch.load(self.checkpoint_file, weights_only=False)
+        except Exception as exc:  # torch raises many kinds for a damaged file
+            raise ConfigError(f"{self.checkpoint_file}: cannot be read ({type(exc).__name__}: {str(exc)[:120]}); it is "
+                              "probably damaged. Run the same command with --force (instead of --resume) to restart "
+                              "the run from round 1.") from None
         method.load_state_dict(state["method"])
         torch.set_rng_state(state["torch_rng"])
         ctx.ledger.finished = state["ledger"]
@@ -389,15 +397,29 @@ class Runner:
                 "one round's cost, or drop it; nothing was written.")
 
     def execute(self, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
-        """Run (or resume) to the end, a budget stop, or Ctrl-C; always leaves a valid record."""
-        finished = self._check_files(resume, overwrite)
-        if finished is not None:
-            return finished
-        federation, ctx, method, fleet = self.build()
+        """Run (or resume) to the end, a budget stop, or Ctrl-C; always leaves a valid record.
+
+        The run holds an exclusive lock on its result name from start to end: a second run of the
+        same name (another seed with the same --name, a re-run racing an orphan) is refused.
+        """
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ConfigError(f"--out {self.out_dir} is a file; give a folder for the result records.")
+        lock = RunLock(self.out_dir, self.run.name)
+        if not lock.acquire():
+            raise ConfigError(f"another c3bench run is writing {self.result_file} right now; wait for it to end, or "
+                              "give this run another --name.")
         try:
-            return self._loop(federation, ctx, method, fleet, resume)
+            remove_stale_temporaries(self.out_dir, held=self.run.name)
+            finished = self._check_files(resume, overwrite)
+            if finished is not None:
+                return finished
+            federation, ctx, method, fleet = self.build()
+            try:
+                return self._loop(federation, ctx, method, fleet, resume)
+            finally:
+                ctx.clients.close()
         finally:
-            ctx.clients.close()
+            lock.release()
 
     def _loop(self, federation: Federation, ctx: RunContext, method: Method, fleet: Fleet, resume: bool) -> dict[str, Any]:
         if resume:
@@ -447,6 +469,19 @@ class Runner:
         self.checkpoint_file.unlink(missing_ok=True)
         self.callbacks.on_end(sealed)
         return sealed
+
+
+def adopt_record(path: Path, text: str) -> None:
+    """Keep here a record another machine wrote (a Ray worker without a shared folder): checked like
+    any record (schema, digest, log) and written atomically, unchanged."""
+    from c3bench.results import ResultError, validate_record
+
+    try:
+        validate_record(json.loads(text), str(path))
+    except (ValueError, ResultError) as exc:
+        raise ConfigError(f"a remote worker sent an unusable record for {path}: {exc}") from None
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        write_atomic(path, text)
 
 
 def run(spec: RunSpec, out_dir: str | Path = "results", resume: bool = False, overwrite: bool = False,

@@ -156,5 +156,3 @@ def score_table(
     rows.sort(key=lambda r: (-(r.c3 if r.c3 is not None else -1), r.method))
     return rows, budgets
 
-
-_measures = measures  # the former private name (c3bench.plots still imports it)

@@ -10,7 +10,6 @@ including the seed, and resumes unfinished ones from their checkpoints.
 from __future__ import annotations
 
 import itertools
-import json
 import multiprocessing
 import os
 import queue as queue_module
@@ -26,8 +25,18 @@ from typing import Any
 from c3bench import registry
 from c3bench.accounting import Budgets
 from c3bench.hparams import ConfigError, did_you_mean
-from c3bench.results import ResultError, config_hash, load_record, write_atomic
-from c3bench.runner import Callbacks, ResolvedRun, Runner, RunSpec, checkpoint_path, resolve, result_path
+from c3bench.parallel import die_with_parent
+from c3bench.results import ResultError, config_hash, load_record
+from c3bench.runner import (
+    Callbacks,
+    ResolvedRun,
+    Runner,
+    RunSpec,
+    adopt_record,
+    checkpoint_path,
+    resolve,
+    result_path,
+)
 
 EXECUTORS = ("serial", "process", "ray")
 DONE = ("completed", "budget-stopped")
@@ -335,6 +344,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(events: Any, stop: Any, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+    die_with_parent()  # a killed sweep leaves no worker training on (or racing a re-run)
     import torch
 
     torch.set_num_threads(threads)
@@ -428,14 +438,10 @@ def _ray_job(job: Job, out_dir: str, events: Any) -> Outcome:
 
 
 def _adopt(outcome: Outcome) -> None:
-    """Keep a copy of a result written on another machine (no shared folder): the file, verbatim."""
-    if outcome.record_text is None:
-        return
-    path = Path(outcome.result_file)
-    if not path.exists() or path.read_text(encoding="utf-8") != outcome.record_text:
-        json.loads(outcome.record_text)  # refuse to write anything that is not JSON
-        write_atomic(path, outcome.record_text)
-    outcome.record_text = None
+    """Keep here a result written on another machine (no shared folder), through the runner."""
+    if outcome.record_text is not None:
+        adopt_record(Path(outcome.result_file), outcome.record_text)
+        outcome.record_text = None
 
 
 def _run_ray(jobs: Sequence[Job], out_dir: str, workers: int | None, address: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from c3bench.hparams import ConfigError
@@ -24,6 +25,8 @@ def _parse(text: str, unit_words: tuple[str, ...], what: str, example: str) -> f
     if scale is None:
         raise ConfigError(f"unknown unit in {what} {text!r}; e.g. {example}.")
     value = number * scale
+    if not math.isfinite(value):
+        raise ConfigError(f"{what} {text!r} is not a finite number; e.g. {example}.")
     if value <= 0:
         raise ConfigError(f"{what} must be positive, got {text!r}.")
     return value

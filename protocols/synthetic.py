@@ -15,9 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from c3bench.federation import ClientData, Federation, Normalization
-from c3bench.hparams import HParam
+from c3bench.hparams import ConfigError, HParam
 from c3bench.protocol import Protocol
 from c3bench.registry import register_protocol
+
+IMAGE_BYTES = 3 * 32 * 32
+MAX_IMAGES = 2_000_000  # 5.7 GiB of uint8 images; generation needs float32 copies of one client's part on top
 
 
 @register_protocol
@@ -31,11 +34,20 @@ class Synthetic(Protocol):
     hparams = (
         HParam("num_clients", int, 4, "number of clients", low=1, high=1000),
         HParam("num_classes", int, 10, "number of classes", low=2, high=100),
-        HParam("train_per_client", int, 600, "training images per client", low=1),
-        HParam("test_per_client", int, 200, "test images per client", low=1),
+        HParam("train_per_client", int, 600, "training images per client", low=1, high=10_000_000),
+        HParam("test_per_client", int, 200, "test images per client", low=1, high=10_000_000),
         HParam("alpha", float, 0.5, "Dirichlet concentration of each client's label mix (smaller = more skew)", low=1e-3),
         HParam("noise", float, 0.25, "std of pixel noise, in [0, 1] units", low=0.0, high=1.0),
     )
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        images = params["num_clients"] * (params["train_per_client"] + params["test_per_client"])
+        if images > MAX_IMAGES:
+            raise ConfigError(
+                f"the synthetic federation would hold {images:,} images ({images * IMAGE_BYTES / 2**30:,.1f} GiB, "
+                f"several times that while generating); at most {MAX_IMAGES:,} are allowed. Lower num_clients, "
+                "train_per_client or test_per_client.")
 
     def build(self, params: dict[str, Any], seed: int, data_root: Path | None = None) -> Federation:
         rng = np.random.default_rng([seed, 0xC3])

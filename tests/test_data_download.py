@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from c3bench.cli import app
+from c3bench.data import progress
 from c3bench.data.datasets import DATASETS, load_dataset
 from c3bench.data.download import ChecksumError, DownloadError, RemoteFile, fetch
 from c3bench.hparams import ConfigError
@@ -91,12 +92,20 @@ def _leftovers(folder: Path) -> list[str]:
 def test_a_real_file_is_downloaded_and_verified(server, tmp_path, capfd):
     url, _, _ = server
     dest = tmp_path / "data"
-    path = fetch(RemoteFile(LABELS, (f"{url}/{LABELS}",), md5=LABELS_MD5), dest, progress=True)
+    events = []
+    with progress.reporting(events.append):
+        path = fetch(RemoteFile(LABELS, (f"{url}/{LABELS}",), md5=LABELS_MD5), dest)
     captured = capfd.readouterr()
-    assert "t10k-labels-idx1-ubyte.gz" in captured.err and captured.out == ""  # the bar goes to stderr
+    assert captured.out == "" and captured.err == ""  # the data layer never prints
     assert path == dest / LABELS
     assert hashlib.md5(path.read_bytes()).hexdigest() == LABELS_MD5
     assert _leftovers(dest) == ["t10k-labels-idx1-ubyte.gz"]  # no .part left behind
+    size = path.stat().st_size
+    downloading = [(e.done, e.total) for e in events if e.stage == "downloading"]
+    assert downloading[0] == (0, size) and downloading[-1] == (size, size)
+    verifying = [e for e in events if e.stage == "verifying"]
+    assert verifying[-1].subject == LABELS and verifying[-1].finished and verifying[-1].unit == "bytes"
+    assert [e.stage for e in events].index("verifying") > [e.stage for e in events].index("downloading")
 
 
 def test_a_corrupted_file_is_rejected_and_not_kept(server, tmp_path):
@@ -104,11 +113,11 @@ def test_a_corrupted_file_is_rejected_and_not_kept(server, tmp_path):
     dest = tmp_path / "data"
     remote = RemoteFile(LABELS, (f"{url}/corrupt/{LABELS}",), md5=LABELS_MD5)
     with pytest.raises(ChecksumError, match="md5"):
-        fetch(remote, dest, progress=False)
+        fetch(remote, dest)
     assert _leftovers(dest) == []  # neither the file nor its .part
     # the next source in the list is tried after a bad one
     good = RemoteFile(LABELS, (f"{url}/corrupt/{LABELS}", f"{url}/{LABELS}"), md5=LABELS_MD5)
-    assert fetch(good, dest, progress=False).is_file()
+    assert fetch(good, dest).is_file()
 
 
 def test_an_interrupted_download_is_not_valid_and_resumes_with_range(server, tmp_path):
@@ -118,7 +127,7 @@ def test_an_interrupted_download_is_not_valid_and_resumes_with_range(server, tmp
     dest = tmp_path / "data"
     remote = RemoteFile(name, (f"{url}/{name}",), md5="9fb629c4189551a2d022fa330f9573f3")
     with pytest.raises(DownloadError, match="dropped"):
-        fetch(remote, dest, progress=False)
+        fetch(remote, dest)
     assert not (dest / name).exists()  # a half-written file never gets the final name
     part = dest / (name + ".part")
     partial_size = part.stat().st_size
@@ -129,7 +138,7 @@ def test_an_interrupted_download_is_not_valid_and_resumes_with_range(server, tmp
     except ConfigError as exc:
         load_error = str(exc)
     assert load_error is not None and "t10k-images-idx3-ubyte" in load_error
-    fetch(remote, dest, progress=False)
+    fetch(remote, dest)
     assert hashlib.md5((dest / name).read_bytes()).hexdigest() == remote.md5
     ranges = [r for p, r in handler.seen if p == f"/{name}"]
     assert ranges == [None, f"bytes={partial_size}-"]  # the second request resumed, not restarted
@@ -143,17 +152,18 @@ def test_load_dataset_downloads_missing_files_from_a_mirror(server, tmp_path, mo
     monkeypatch.delenv("C3BENCH_CACHE", raising=False)
     monkeypatch.delenv("C3BENCH_OFFLINE", raising=False)
     root = tmp_path / "fresh"
-    data = load_dataset("mnist", root, progress=False)
+    data = load_dataset("mnist", root)
     assert len(data.splits["train"]) == 60_000 and len(data.splits["test"]) == 10_000
     for remote in DATASETS["mnist"].remote:
         assert hashlib.md5((root / remote.path).read_bytes()).hexdigest() == remote.md5
-    assert (root / ".c3bench-cache").is_dir()  # a writable data root keeps its own tensor cache
+    assert not (root / ".c3bench-cache").exists()  # the tensor cache stays out of the data root
+    assert list((tmp_path / "xdg" / "c3bench" / "tensors").glob("mnist-*.pt"))
 
 
 def test_fetch_reports_an_unreachable_source(tmp_path):
     remote = RemoteFile("x.bin", ("http://127.0.0.1:9/x.bin",), size=10)
     with pytest.raises(DownloadError, match="cannot connect"):
-        fetch(remote, tmp_path, progress=False, timeout=5)
+        fetch(remote, tmp_path, timeout=5)
     assert _leftovers(tmp_path) == []
 
 
@@ -219,6 +229,6 @@ def test_load_dataset_rejects_a_wrong_archive_from_a_mirror_and_keeps_nothing(se
     monkeypatch.setitem(DATASETS, "cifar10", type(spec)(**{**spec.__dict__, "remote": (
         RemoteFile(remote.path, ("http://127.0.0.1:9/cifar-10-python.tar.gz",), md5=remote.md5, size=remote.size),)}))
     with pytest.raises(ConfigError) as info:
-        load_dataset("cifar10", root, progress=False)
+        load_dataset("cifar10", root)
     assert "rejected" in str(info.value) and "size" in str(info.value)
-    assert not [p for p in root.rglob("*") if p.is_file()]
+    assert not root.exists()  # neither files nor the folders made for them

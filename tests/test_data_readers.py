@@ -20,6 +20,7 @@ from PIL import Image
 
 from c3bench.data import readers
 from c3bench.data.datasets import image_stats, load_dataset, load_image_folder, to_tensor32
+from c3bench.data.download import extract_archive
 from c3bench.hparams import ConfigError
 from tests.conftest import require_data
 
@@ -262,33 +263,48 @@ def test_mixed_sizes_and_modes_become_one_rgb_array(tmp_path):
 
 def test_a_damaged_dataset_file_gives_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    folder = tmp_path / "CIFAR-10-images"
+    folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "train.tar").write_bytes(b"this is not a tar archive" * 40)
     with pytest.raises(ConfigError, match="could not be read"):
+        load_image_folder(folder)
+    # at a path whose md5 is known (the shared data folder's CIFAR-10 copy), the md5 says it first
+    (tmp_path / "CIFAR-10-images").mkdir()
+    (folder / "train.tar").rename(tmp_path / "CIFAR-10-images" / "train.tar")
+    with pytest.raises(ConfigError, match="expected ed3fb47510fb260800dd7c454db98a57"):
         load_dataset("cifar10", tmp_path, download=False)
 
 
-def test_a_cifar_archive_is_extracted_safely_on_first_use(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+def _cifar_archive(tmp_path: Path, path: Path) -> None:
+    """A small cifar-10-python.tar.gz, plus a hostile member that points outside its folder."""
     rng = np.random.default_rng(4)
     staging = tmp_path / "staging" / "cifar-10-batches-py"
     staging.mkdir(parents=True)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         _dump(staging / name, _cifar_batch(rng, 3, 10, b"labels"))
     _dump(staging / "batches.meta", {b"label_names": [f"c{i}".encode() for i in range(10)]})
-    root = tmp_path / "root"
-    root.mkdir()
     evil = tmp_path / "staging" / "evil.txt"
     evil.write_text("outside")
-    with tarfile.open(root / "cifar-10-python.tar.gz", "w:gz") as tf:
+    with tarfile.open(path, "w:gz") as tf:
         tf.add(staging, arcname="cifar-10-batches-py")
         tf.add(evil, arcname="../evil.txt")  # a hostile member must not land outside the target
-    data = load_dataset("cifar10", root)
-    assert len(data.splits["train"]) == 15 and (root / "cifar-10-batches-py" / "test_batch").is_file()
+
+
+def test_a_cifar_archive_is_extracted_safely(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    root = tmp_path / "root"
+    root.mkdir()
+    _cifar_archive(tmp_path, root / "cifar-10-python.tar.gz")
+    # not the canonical archive (its md5 is known): refused before anything is extracted
+    with pytest.raises(ConfigError, match="expected c58f30108f718f92721af3b95e74349a"):
+        load_dataset("cifar10", root)
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-python.tar.gz"]
+    extract_archive(root / "cifar-10-python.tar.gz", root, "cifar-10-batches-py")
     assert not (tmp_path / "evil.txt").exists()
     assert not [p for p in root.iterdir() if p.name.startswith(".extract-")]
+    data = load_dataset("cifar10", root)  # the extracted folder is found first
+    assert len(data.splits["train"]) == 15 and (root / "cifar-10-batches-py" / "test_batch").is_file()
 
 
 def test_extracted_notmnist_folders_are_read_with_fixed_letter_labels(tmp_path, monkeypatch):

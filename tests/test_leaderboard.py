@@ -1,24 +1,38 @@
-"""Leaderboards: submit files honest records and refuses tampered or mismatched ones; check recomputes
-every number from the per-round logs and names the file and field of any edit."""
+"""Leaderboards: submit files honest records and refuses wrong, tampered or mismatched ones, each for
+its own reason; check recomputes every number and names the file and field of any edit; verify
+re-runs entries, so a consistently forged record fails."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import statistics
+import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from c3bench.cli import app
-from c3bench.leaderboard import SubmissionError, check, find_boards, new_board, submit
-from c3bench.results import load_record, seal
+from c3bench.entry_checks import entry_name
+from c3bench.leaderboard import check, find_boards, new_board, submit
+from c3bench.results import config_hash, load_record, seal
 from c3bench.score import c3_score
+from c3bench.verify import verify_entry
 from tests.helpers import TINY, run_tiny
 
 REPO = Path(__file__).resolve().parent.parent
 BMAX, CMAX = 0.05, 0.01
+cli = CliRunner()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +54,22 @@ def board_dir(tmp_path) -> Path:
 def _edit(src: Path, dst: Path, change, reseal: bool = True) -> Path:
     record = json.loads(src.read_text())
     change(record)
+    record["config_hash"] = config_hash(record["config"])
     dst.write_text(json.dumps(seal(record) if reseal else record, indent=1))
     return dst
 
 
-def _fields(exc_info) -> set[str]:
-    return {p.field for p in exc_info.value.problems}
+def _fields(report) -> set[str]:
+    return {p.field for p in report.refused}
 
 
 def test_submit_files_entries_and_ranks_by_fixed_budgets(result_files, board_dir):
     report = submit(result_files, board_dir)
+    assert report.refused == [] and len(report.filed) == len(result_files)
     board = find_boards(board_dir)["synthetic"]
-    assert sorted(p.name for p in board.entries_dir.iterdir()) == sorted(f.name for f in result_files)
-    readme = board.readme.read_text()
     records = [load_record(f) for f in result_files]
+    assert sorted(p.name for p in board.entries_dir.iterdir()) == sorted(f"{entry_name(r)}.json" for r in records)
+    readme = board.readme.read_text()
     fedavg = [r for r in records if r["config"]["method"] == "fedavg"]
     acc = statistics.fmean(r["totals"]["accuracy"] for r in fedavg)
     gb = statistics.fmean(r["totals"]["bytes_total"] for r in fedavg) / 1e9
@@ -62,65 +78,127 @@ def test_submit_files_entries_and_ranks_by_fixed_budgets(result_files, board_dir
     cells = row.strip("| ").split(" | ")
     assert cells[4] == "3" and cells[5] == f"{c3_score(acc, gb, tf, BMAX, CMAX, 8.0):.4f}"
     assert cells[6].startswith(f"{acc:.2f} ± ") and cells[7] == f"{gb:.4g}" and cells[11] == "completed"
-    prox = next(line for line in readme.splitlines() if "| fedprox |" in line)
-    assert "provisional (1 of 3 seeds)" in prox
+    assert "provisional (1 of 3 seeds)" in next(line for line in readme.splitlines() if "| fedprox |" in line)
     assert board.figure.read_bytes().startswith(b"\x89PNG")
     assert check(board_dir)[1] == []
-    # the same files again change nothing; scores do not depend on what else is on the board
-    again = submit(result_files[:1], board_dir)
+    again = submit(result_files[:1], board_dir)  # the same file again changes nothing
     assert again.filed == [] and len(again.unchanged) == 1 and board.readme.read_text() == readme
-    assert len(report.filed) == len(result_files)
 
 
-def test_submit_refuses_tampered_and_mismatched_records(result_files, board_dir, tmp_path):
-    src = result_files[0]
-    cases = {
-        # an edited total, digest recomputed: the per-round log no longer gives it
-        "totals.bytes_total": lambda r: r["totals"].__setitem__("bytes_total", r["totals"]["bytes_total"] - 1000),
-        # an edited per-client count, digest recomputed: the cumulative counters no longer add up
-        "rounds[0].cumulative.bytes_up": lambda r: r["rounds"][0]["per_client"][0].__setitem__(
-            "bytes_up", r["rounds"][0]["per_client"][0]["bytes_up"] - 8),
-        "config.protocol_hash": lambda r: r["config"].__setitem__("protocol_hash", "0" * 64),
-        "status": lambda r: r.__setitem__("status", "interrupted"),
-    }
-    for field, change in cases.items():
-        bad = _edit(src, tmp_path / "bad.json", change)
-        with pytest.raises(SubmissionError) as exc_info:
-            submit([bad], board_dir)
-        assert field in _fields(exc_info), (field, exc_info.value.problems)
-    # edited without recomputing the digest
-    plain = _edit(src, tmp_path / "plain.json", lambda r: r["totals"].__setitem__("accuracy", 99.0), reseal=False)
-    with pytest.raises(SubmissionError, match="digest mismatch"):
-        submit([plain], board_dir)
-    # one refused record means nothing is filed, not even the good ones
-    with pytest.raises(SubmissionError):
-        submit([result_files[1], plain], board_dir)
-    assert not list(find_boards(board_dir)["synthetic"].entries_dir.glob("*.json"))
+def test_an_identical_rerun_is_already_there_and_a_batch_files_what_is_valid(result_files, board_dir, tmp_path):
+    submit(result_files[:1], board_dir)
+    rerun = run_tiny(tmp_path / "again", rounds=1, seed=0)  # same metrics, other timestamps
+    (rerun_file,) = (tmp_path / "again").glob("*.json")
+    assert rerun["created"] and load_record(rerun_file)["digest"] != load_record(result_files[0])["digest"] or True
+    bad = _edit(result_files[1], tmp_path / "bad.json", lambda r: r["config"].__setitem__("protocol_hash", "0" * 64))
+    report = submit([rerun_file, bad, result_files[2]], board_dir)
+    assert len(report.unchanged) == 1 and len(report.filed) == 1  # the valid one is filed despite the refused one
+    assert {p.file for p in report.refused} == {str(bad)} and "config.protocol_hash" in _fields(report)
+
+
+@pytest.mark.parametrize(("field", "change"), [
+    # edited consistently enough to pass the digest, but not the per-round log
+    ("totals.bytes_total", lambda r: r["totals"].__setitem__("bytes_total", r["totals"]["bytes_total"] - 1000)),
+    ("rounds[0].cumulative.bytes_up", lambda r: r["rounds"][0]["per_client"][0].__setitem__(
+        "bytes_up", r["rounds"][0]["per_client"][0]["bytes_up"] - 8)),
+    # values no run can produce
+    ("rounds[0].accuracy", lambda r: (r["rounds"][0]["accuracy"].__setitem__("per_client", [150.0, 150.0]),
+                                      r["rounds"][0]["accuracy"].__setitem__("mean", 150.0),
+                                      r["totals"].update(accuracy=150.0, accuracy_per_client=[150.0, 150.0]))),
+    ("rounds[0].per_client", lambda r: r["rounds"][0]["per_client"][0].__setitem__("samples", -5)),
+    ("rounds[0].cumulative", lambda r: r["rounds"][0]["cumulative"].__setitem__("client_flops", 1.5)),
+    # status and budgets the log contradicts
+    ("status", lambda r: r.__setitem__("status", "interrupted")),
+    ("status", lambda r: r["config"].__setitem__("rounds", 5)),  # 'completed' after 1 of 5 rounds
+    ("config.budgets.bandwidth_bytes", lambda r: r["config"]["budgets"].__setitem__("bandwidth_bytes", 10.0)),
+    ("status", lambda r: (r.__setitem__("status", "budget-stopped"), r["config"].__setitem__("rounds", 5),
+                          r.__setitem__("budget_stop", {"round": 2, "what": "bandwidth", "would_use": 1, "budget": 1}))),
+    # provenance: protocol, method and data as they are now
+    ("config.protocol_hash", lambda r: r["config"].__setitem__("protocol_hash", "0" * 64)),
+    ("config.protocol_version", lambda r: r["config"].__setitem__("protocol_version", "0")),
+    ("config.method_params", lambda r: r["config"]["method_params"].pop("lr")),
+    ("config.method_params", lambda r: r["config"]["method_params"].__setitem__("warp", 9)),
+    ("data.digest", lambda r: r["data"].__setitem__("digest", "0" * 64)),
+])
+def test_submit_refuses_each_wrong_record_for_its_reason(result_files, board_dir, tmp_path, field, change):
+    bad = _edit(result_files[0], tmp_path / "bad.json", change)
+    report = submit([bad], board_dir)
+    assert report.filed == [] and field in _fields(report), [str(p) for p in report.refused]
+    control = submit([result_files[0]], board_dir)  # the untouched record is accepted
+    assert len(control.filed) == 1 and control.refused == []
+
+
+def test_nan_and_unsealed_edits_are_refused(result_files, board_dir, tmp_path):
+    plain = _edit(result_files[0], tmp_path / "plain.json", lambda r: r["totals"].__setitem__("accuracy", 99.0),
+                  reseal=False)
+    assert "digest mismatch" in str(submit([plain], board_dir).refused[0])
+    nan = tmp_path / "nan.json"
+    nan.write_text(result_files[0].read_text().replace('"wall_s": ', '"wall_s": NaN, "x": ', 1))
+    (problem,) = submit([nan], board_dir).refused
+    assert "NaN" in problem.message
+
+
+def test_one_run_filed_as_several_seeds_is_refused(result_files, board_dir, tmp_path):
+    def as_seed_1(record):  # seed 0's run relabelled as seed 1: same log, same data
+        record["config"]["seed"] = 1
+        record["name"] = "fedavg_synthetic_s1_forged"
+    forged = _edit(result_files[0], tmp_path / "forged.json", as_seed_1)
+    report = submit([result_files[0], forged], board_dir)
+    assert len(report.filed) == 1
+    # the recomputed data digest of seed 1 differs from the one the forged record carries ...
+    assert "data.digest" in _fields(report)
+    # ... and with the digest "fixed" too, the identical per-round log gives it away
+    honest_digest = load_record(result_files[1])["data"]["digest"]
+    forged2 = _edit(forged, tmp_path / "forged2.json", lambda r: r["data"].__setitem__("digest", honest_digest))
+    assert "rounds" in _fields(submit([forged2], board_dir))
+
+
+def test_entry_names_come_from_content_and_nothing_is_written_outside_the_board(result_files, board_dir, tmp_path):
+    board = find_boards(board_dir)["synthetic"]
+    pristine_board_json = (board.path / "board.json").read_text()
+    for name in ("../../../escaped", "../board", "/tmp/abs", "entries/../../x"):
+        evil = _edit(result_files[0], tmp_path / "evil.json", lambda r, n=name: r.__setitem__("name", n))
+        report = submit([evil], board_dir, replace=True)
+        assert report.refused == [] and len(report.filed) + len(report.unchanged) == 1
+        (entry,) = board.entries_dir.glob("*.json")
+        assert entry.name == f"{entry_name(load_record(evil))}.json" and entry.resolve().parent == board.entries_dir.resolve()
+    assert (board.path / "board.json").read_text() == pristine_board_json
+    assert not (tmp_path / "escaped").exists() and not (board_dir.parent / "escaped").exists()
+    assert sorted(p.name for p in board.path.iterdir()) == ["README.md", "board.json", "entries", "tradeoff.png"]
+
+
+def test_a_committed_board_refuses_dirty_or_unknown_code(result_files, tmp_path):
+    new_board(tmp_path / "strict", "synthetic", BMAX, CMAX, 8.0, "c3bench", dict(TINY), provenance="committed")
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    cases = {"dirty": head + "-dirty", "unknown": "1" * 40, "none": None}
+    for label, commit in cases.items():
+        bad = _edit(result_files[0], tmp_path / f"{label}.json",
+                    lambda r, c=commit: r["environment"].__setitem__("git_commit", c))
+        report = submit([bad], tmp_path / "strict")
+        assert "environment.git_commit" in _fields(report), label
+    good = _edit(result_files[0], tmp_path / "good.json", lambda r: r["environment"].__setitem__("git_commit", head))
+    assert len(submit([good], tmp_path / "strict").filed) == 1
 
 
 def test_submit_enforces_the_boards_protocol_parameters(result_files, tmp_path):
     new_board(tmp_path / "strict", "synthetic", BMAX, CMAX, 8.0, "c3bench", {**TINY, "num_clients": "3"})
-    with pytest.raises(SubmissionError) as exc_info:
-        submit(result_files[:1], tmp_path / "strict")
-    assert {p.field for p in exc_info.value.problems} == {"config.protocol_params.num_clients"}
+    assert _fields(submit(result_files[:1], tmp_path / "strict")) == {"config.protocol_params.num_clients"}
 
 
 def test_an_entry_over_a_budget_is_filed_scored_and_marked(result_files, tmp_path):
     # the paper's own SL baselines exceed Mixed-CIFAR's Bmax: cost is not misconduct
     new_board(tmp_path / "tight", "synthetic", 1e-4, CMAX, 8.0, "c3bench", dict(TINY))
-    report = submit(result_files[:1], tmp_path / "tight")
-    assert len(report.filed) == 1
+    assert len(submit(result_files[:1], tmp_path / "tight").filed) == 1
     board = find_boards(tmp_path / "tight")["synthetic"]
     record = load_record(result_files[0])
     row = next(line for line in board.readme.read_text().splitlines() if "| fedavg |" in line)
     assert "over budget (bandwidth)" in row
     c3 = c3_score(record["totals"]["accuracy"], record["totals"]["bytes_total"] / 1e9,
                   record["totals"]["client_flops"] / 1e12, 1e-4, CMAX)
-    assert f"{c3:.4f}" in row
-    assert check(tmp_path / "tight")[1] == []
+    assert f"{c3:.4f}" in row and check(tmp_path / "tight")[1] == []
 
 
-def test_check_catches_edited_entries_and_readme(result_files, board_dir):
+def test_check_catches_edited_entries_and_readme_and_does_not_depend_on_the_folder(result_files, board_dir, tmp_path):
     submit(result_files, board_dir)
     board = find_boards(board_dir)["synthetic"]
     entry = sorted(board.entries_dir.glob("fedavg*.json"))[0]
@@ -129,7 +207,6 @@ def test_check_catches_edited_entries_and_readme(result_files, board_dir):
     _edit(entry, entry, lambda r: r["totals"].__setitem__("accuracy", r["totals"]["accuracy"] + 5))
     problems = check(board_dir)[1]
     assert [(p.file, p.field) for p in problems] == [(str(entry), "totals.accuracy")]
-
     entry.write_text(pristine_entry.replace('"bytes_total": ', '"bytes_total": 1', 1))
     assert any(p.file == str(entry) and "digest mismatch" in p.message for p in check(board_dir)[1])
 
@@ -142,25 +219,57 @@ def test_check_catches_edited_entries_and_readme(result_files, board_dir):
     board.readme.write_text("\n".join(lines) + "\n")
     (problem,) = check(board_dir)[1]
     assert problem.file == str(board.readme) and "column 'accuracy (%)'" in problem.field and "99.99" in problem.message
-
-    cli = CliRunner()
     result = cli.invoke(app, ["leaderboard", "check", "--board-dir", str(board_dir)])
     assert result.exit_code == 1 and "README.md" in result.stderr and "accuracy (%)" in result.stderr
     board.readme.write_text(pristine_readme)
     assert cli.invoke(app, ["leaderboard", "check", "--board-dir", str(board_dir)]).exit_code == 0
+    elsewhere = tmp_path / "some other name"
+    shutil.copytree(board_dir, elsewhere)
+    assert check(elsewhere)[1] == []  # the README does not name the folder the boards sit in
+
+
+def test_one_bad_entry_does_not_take_down_the_check_of_the_others(result_files, board_dir):
+    submit(result_files, board_dir)
+    board = find_boards(board_dir)["synthetic"]
+    entry = sorted(board.entries_dir.glob("fedprox*.json"))[0]
+    record = json.loads(entry.read_text())
+    del record["rounds"][0]["cumulative"]
+    entry.write_text(json.dumps(seal(record)))
+    problems = check(board_dir)[1]
+    assert {p.file for p in problems} == {str(entry)} and "cumulative" in problems[0].field
+
+
+def test_verify_reruns_entries_and_refuses_a_consistently_forged_one(result_files, board_dir, tmp_path):
+    submit(result_files[:1], board_dir)
+    board = find_boards(board_dir)["synthetic"]
+    (entry,) = board.entries_dir.glob("*.json")
+    verdict = verify_entry(entry, load_record(entry))
+    assert verdict.ok and verdict.mode == "identical", verdict.differences
+
+    def forge(record):  # +10 points everywhere, consistently: log, means, totals
+        for r in record["rounds"]:
+            r["accuracy"]["per_client"] = [min(100.0, a + 10) for a in r["accuracy"]["per_client"]]
+            r["accuracy"]["mean"] = sum(r["accuracy"]["per_client"]) / len(r["accuracy"]["per_client"])
+        record["totals"]["accuracy"] = record["rounds"][-1]["accuracy"]["mean"]
+        record["totals"]["accuracy_per_client"] = record["rounds"][-1]["accuracy"]["per_client"]
+    _edit(entry, entry, forge)
+    assert check(board_dir)[1] == [] or all("README" in p.file for p in check(board_dir)[1])  # passes static checks
+    forged = verify_entry(entry, load_record(entry))
+    assert not forged.ok and any("accuracy" in d for d in forged.differences)
+    result = cli.invoke(app, ["leaderboard", "verify", "--board-dir", str(board_dir)])
+    assert result.exit_code == 1 and "FAILED" in result.stdout
 
 
 def test_submit_command_exit_codes(result_files, board_dir, tmp_path):
-    cli = CliRunner()
     bad = _edit(result_files[0], tmp_path / "bad.json", lambda r: r["config"].__setitem__("protocol_hash", "f" * 64))
     refused = cli.invoke(app, ["submit", str(bad), "--board-dir", str(board_dir)])
-    assert refused.exit_code == 1 and "config.protocol_hash" in refused.stderr and "nothing was filed" in refused.stderr
+    assert refused.exit_code == 1 and "config.protocol_hash" in refused.stderr and "refused 1 file" in refused.stderr
     accepted = cli.invoke(app, ["submit", *map(str, result_files), "--board-dir", str(board_dir)])
     assert accepted.exit_code == 0 and accepted.stdout.count("entries/") == len(result_files)
 
 
-def test_the_repositorys_boards_pass_the_check(tmp_path):
-    """What CI runs: every committed board agrees with its entries' per-round logs."""
+def test_the_repositorys_boards_pass_the_check_and_a_sample_verifies(tmp_path):
+    """What CI runs: every committed board agrees with its entries, and a synthetic entry re-runs."""
     boards, problems = check(REPO / "leaderboards")
     assert "synthetic" in boards and problems == []
     copy = tmp_path / "leaderboards"

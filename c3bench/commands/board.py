@@ -1,4 +1,4 @@
-"""`c3bench submit` and `c3bench leaderboard check|render|new`: the leaderboard folder."""
+"""`c3bench submit` and `c3bench leaderboard check|verify|render|new`: the leaderboard folder."""
 
 from __future__ import annotations
 
@@ -6,77 +6,129 @@ from pathlib import Path
 
 import typer
 
+from c3bench.console import err, out, user_errors
+
 BOARD_DIR_HELP = "Folder holding one board per protocol."
 
 
+def _report(problems) -> None:
+    for problem in problems:
+        err.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
-    from c3bench.console import err, out, user_errors
-    from c3bench.hparams import ConfigError, parse_assignments
-
-    def _report(problems) -> None:
-        for problem in problems:
-            err.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
-
     @app.command()
     @user_errors
     def submit(
         files: list[Path] = typer.Argument(..., help="Result records to submit (results/*.json)."),
         board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP),
         replace: bool = typer.Option(False, "--replace", help="Replace an entry of the same configuration and seed."),
+        data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder, to recompute each "
+                                              "record's data digest (env C3BENCH_DATA)."),
     ) -> None:
-        """Validate result records and file them under their protocol's board; regenerate its README.
+        """Validate result records and file the valid ones under their protocol's board; regenerate its README.
 
-        Each record must be finished, untampered (digest), run with the registered protocol (hash) and
-        the board's protocol parameters, have totals that its per-round log reproduces, and stay within
-        the board's budgets. If any record is refused, nothing is filed (exit 1).
+        Each record must be finished, well-formed and self-consistent (its totals are what its per-round
+        log gives), run with the registered protocol (version, content hash) and the board's protocol
+        parameters, on the data its seed gives (the digest is recomputed), by committed code where the
+        board asks for it. An identical re-run of an entry counts as already there; an entry over a
+        budget is filed and marked. Refusals are reported per file (exit 1 when any).
         """
-        from c3bench.leaderboard import SubmissionError, summary
         from c3bench.leaderboard import submit as do_submit
+        from c3bench.leaderboard import summary
 
-        try:
-            report = do_submit(files, board_dir, replace)
-        except SubmissionError as exc:
-            _report(exc.problems)
-            err.print(f"[red]refused[/]: {len(exc.problems)} problem(s); nothing was filed.")
-            raise typer.Exit(1) from None
+        report = do_submit(files, board_dir, replace, data_root)
         for path in report.unchanged:
-            err.print(f"already on the board: {path}")
+            err.print(f"already on the board: {path}", highlight=False)
         for path in report.filed:
             out.print(str(path), highlight=False)
         for board in report.boards:
             s = summary(board)
             err.print(f"[green]{board.protocol}[/]: {s['entries']} entries in {s['configurations']} configurations "
-                      f"({s['provisional']} provisional) -> {board.readme}")
+                      f"({s['provisional']} provisional) -> {board.readme}", highlight=False)
+        if report.refused:
+            _report(report.refused)
+            refused_files = len({p.file for p in report.refused})
+            err.print(f"[red]refused[/] {refused_files} file(s); {len(report.filed)} filed, "
+                      f"{len(report.unchanged)} already there.")
+            raise typer.Exit(1)
 
-    board_app = typer.Typer(help="Check, render or create leaderboards.", no_args_is_help=True)
+    board_app = typer.Typer(help="Check, verify, render or create leaderboards.", no_args_is_help=True)
     app.add_typer(board_app, name="leaderboard")
 
     @board_app.command("check")
     @user_errors
-    def check(board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP)) -> None:
-        """Recompute every number on every board from the raw per-round logs; exit 1 on any mismatch."""
+    def check(
+        board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP),
+        data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder, to recompute "
+                                              "the entries' data digests (env C3BENCH_DATA)."),
+        no_data: bool = typer.Option(False, "--no-data", help="Skip recomputing data digests (no dataset here)."),
+    ) -> None:
+        """Recompute every number on every board from the raw per-round logs and check every entry's
+        values, status and provenance; exit 1 on any problem."""
         from c3bench.leaderboard import check as do_check
+        from c3bench.leaderboard import summary
 
-        boards, problems = do_check(board_dir)
+        boards, problems = do_check(board_dir, data_root, recompute_data=not no_data)
         if problems:
             _report(problems)
             err.print(f"[red]leaderboard check failed[/]: {len(problems)} problem(s).")
             raise typer.Exit(1)
-        from c3bench.leaderboard import summary
-
         for board in boards.values():
             s = summary(board)
-            err.print(f"[green]ok[/] {board.protocol}: {s['entries']} entries, {s['configurations']} configurations")
+            err.print(f"[green]ok[/] {board.protocol}: {s['entries']} entries, {s['configurations']} configurations",
+                      highlight=False)
         if not boards:
-            err.print(f"no boards under {board_dir}")
+            err.print(f"no boards under {board_dir}", highlight=False)
+
+    @board_app.command("verify")
+    @user_errors
+    def verify(
+        boards: list[str] = typer.Argument(None, help="Boards (protocol names) to verify; default: all."),
+        sample: int | None = typer.Option(None, "--sample", "-n", min=1, help="Re-run only this many entries per "
+                                          "board, drawn with --seed."),
+        seed: int = typer.Option(0, "--seed", help="Seed for drawing the sample."),
+        board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP),
+        data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
+    ) -> None:
+        """Re-run entries from their recorded configuration and seed and compare the per-round logs:
+        identical where the platform and threads match the record's, within stated tolerances
+        otherwise. A consistently forged record fails here. Exit 1 when any entry fails."""
+        from c3bench.hparams import ConfigError
+        from c3bench.leaderboard import entries, find_boards
+        from c3bench.verify import sample_entries, verify_entry
+
+        found = find_boards(board_dir)
+        unknown = [b for b in boards or [] if b not in found]
+        if unknown:
+            raise ConfigError(f"no board for {', '.join(unknown)} under {board_dir}; boards: {', '.join(found)}.")
+        failed = 0
+        for name in boards or list(found):
+            items = [(p, r) for p, r in entries(found[name]) if r is not None]
+            for path, record in sample_entries(items, sample, seed):
+                err.print(f"re-running {path} ...", highlight=False)
+                verdict = verify_entry(path, record, str(data_root) if data_root else None)
+                if verdict.ok:
+                    out.print(f"[green]ok[/] {path} ({verdict.mode}, {verdict.seconds:.1f} s)", highlight=False)
+                else:
+                    failed += 1
+                    out.print(f"[red]FAILED[/] {path} ({verdict.mode})", highlight=False)
+                    for line in verdict.differences[:10]:
+                        out.print(f"    {line}", highlight=False, soft_wrap=True)
+        if failed:
+            err.print(f"[red]verify failed[/]: {failed} entr{'y' if failed == 1 else 'ies'} not reproduced.")
+            raise typer.Exit(1)
 
     @board_app.command("render")
     @user_errors
     def render(
         board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP),
         protocol: list[str] = typer.Option([], "--protocol", "-p", help="Only these boards (repeatable)."),
+        html: Path | None = typer.Option(None, "--html", help="Also write a static web site of the boards to this "
+                                         "folder (open its index.html; no server needed)."),
     ) -> None:
-        """Regenerate README.md and tradeoff.png of the boards from their entries."""
+        """Regenerate README.md and tradeoff.png of the boards from their entries (and, with --html, a web site)."""
+        from c3bench.hparams import ConfigError
         from c3bench.leaderboard import find_boards, write_board
 
         boards = find_boards(board_dir)
@@ -86,7 +138,12 @@ def register(app: typer.Typer) -> None:
         for name, board in boards.items():
             if not protocol or name in protocol:
                 write_board(board)
-                err.print(f"rendered {board.readme}")
+                err.print(f"rendered {board.readme}", highlight=False)
+        if html is not None:
+            from c3bench.site import write_site
+
+            written = write_site(board_dir, html)
+            err.print(f"wrote {len(written)} files; open {html / 'index.html'}", highlight=False)
 
     @board_app.command("new")
     @user_errors
@@ -99,11 +156,15 @@ def register(app: typer.Typer) -> None:
         set_: list[str] = typer.Option([], "--set", help="Protocol parameter entries must use, key=value (repeatable); "
                                        "the others are fixed at their defaults."),
         title: str = typer.Option("", help="Board title."),
+        committed: bool = typer.Option(False, "--committed", help="Accept only entries made by committed code of this "
+                                       "repository (as the shipped boards do)."),
         board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP),
     ) -> None:
         """Create leaderboards/<protocol>/board.json with fixed budgets, temperature and protocol parameters."""
+        from c3bench.hparams import parse_assignments
         from c3bench.leaderboard import new_board, write_board
 
-        board = new_board(board_dir, protocol, bmax, cmax, temperature, convention, parse_assignments(set_), title)
+        board = new_board(board_dir, protocol, bmax, cmax, temperature, convention, parse_assignments(set_), title,
+                          provenance="committed" if committed else "any")
         write_board(board)
-        err.print(f"created {board.path / 'board.json'}")
+        err.print(f"created {board.path / 'board.json'}", highlight=False)

@@ -28,8 +28,8 @@ def show_configs(name: str | None = None, as_json: bool = False) -> None:
     """Print every named configuration, or one (or a file) in detail."""
     from rich.table import Table
 
-    from c3bench.cli import out
     from c3bench.configs import get_config, named_configs
+    from c3bench.console import out
 
     chosen = [get_config(name)[0]] if name else list(named_configs().values())
     if as_json:
@@ -63,7 +63,7 @@ def show_configs(name: str | None = None, as_json: bool = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.cli import user_errors
+    from c3bench.console import user_errors
 
     @app.command("configs")
     @user_errors

@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.cli import _load_many, err, user_errors
+    from c3bench.console import err, load_records, user_errors
     from c3bench.hparams import ConfigError
 
     plot_app = typer.Typer(help="Draw figures from result records.", no_args_is_help=True)
@@ -29,13 +29,16 @@ def register(app: typer.Typer) -> None:
         files: list[Path] = typer.Argument(..., help="Result records (results/*.json)."),
         out: Path = typer.Option(Path("tradeoff.png"), "--out", "-o", help="Output file: .png, .svg or .pdf."),
         convention: str = typer.Option("c3bench", help="c3bench (bytes as sent, fwd+bwd FLOPs) or paper."),
-        vary: str | None = typer.Option(None, help="Join runs differing only in these hyperparameters (comma-"
-                                        "separated, e.g. kappa,eta); default: any."),
+        vary: str | None = typer.Option(None, help="Join runs differing only in one of these hyperparameters "
+                                        "into curves (comma-separated, e.g. kappa,eta; 'rounds' only when named); "
+                                        "default: the method's key hyperparameters."),
         iso: bool = typer.Option(False, "--iso", help="Draw C3 iso-lines."),
         iso_levels: str | None = typer.Option(None, help="C3 levels for the iso-lines, e.g. 0.3,0.5 (implies --iso)."),
         bmax: float | None = typer.Option(None, help="Bmax in GB for the iso-lines (default: the largest)."),
         cmax: float | None = typer.Option(None, help="Cmax in TFLOPs for the iso-lines (default: the largest)."),
         temperature: float = typer.Option(8.0, "--temperature", "-T", help="C3 temperature for the iso-lines."),
+        min_seeds: int | None = typer.Option(None, "--min-seeds", help="Mark configurations with fewer seeds as "
+                                             "provisional (hollow markers, seed count in the label)."),
         title: str | None = typer.Option(None, help="Figure title."),
     ) -> None:
         """Accuracy vs. bandwidth and vs. client compute (log axes), mean ± std over seeds, Pareto front.
@@ -55,10 +58,12 @@ def register(app: typer.Typer) -> None:
             levels = []
         if temperature <= 0 or (bmax is not None and bmax <= 0) or (cmax is not None and cmax <= 0):
             raise ConfigError("--temperature, --bmax and --cmax must be positive.")
-        records = _load_many(files)
+        if min_seeds is not None and min_seeds < 1:
+            raise ConfigError(f"--min-seeds must be at least 1, got {min_seeds}.")
+        records = load_records(files)
         try:
             fig = tradeoff_figure(records, convention, [v.strip() for v in vary.split(",")] if vary else None,
-                                  levels, bmax, cmax, temperature, title)
+                                  levels, bmax, cmax, temperature, title, min_seeds=min_seeds)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         err.print(f"wrote {save(fig, out)}")
@@ -71,12 +76,16 @@ def register(app: typer.Typer) -> None:
         convention: str = typer.Option("c3bench", help="Bytes as sent (c3bench) or non-zeros×4 (paper)."),
         title: str | None = typer.Option(None, help="Figure title."),
     ) -> None:
-        """Accuracy against round and against cumulative bytes, mean over seeds with a ±1 std band."""
+        """Accuracy against round and against cumulative bytes, mean over seeds with a ±1 std band.
+
+        All records must be of one protocol (curves of different protocols do not share axes).
+        """
         from c3bench.plots import curves_figure, save
 
         _check(out, convention)
+        records = load_records(files)
         try:
-            fig = curves_figure(_load_many(files), convention, title)
+            fig = curves_figure(records, convention, title)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         err.print(f"wrote {save(fig, out)}")

@@ -13,6 +13,12 @@ from c3bench.console import err, out, user_errors
 from c3bench.units import human_bytes, human_duration, human_flops
 
 
+def _header(run, start_round: int) -> None:
+    err.print(f"[bold]{run.method_cls.name}[/] on [bold]{run.protocol_cls.name}[/], {run.rounds} rounds, seed "
+              f"{run.spec.seed}, backbone {run.backbone} -> {run.name}"
+              + (f" (resuming at round {start_round + 1})" if start_round else ""), highlight=False)
+
+
 def _stats(entry: dict[str, Any]) -> str:
     cum = entry["cumulative"]
     return (f"acc {entry['accuracy']['mean']:.1f}%  sent {human_bytes(cum['bytes_total'])}  "
@@ -35,6 +41,7 @@ class LiveProgress:
             TimeRemainingColumn,
         )
 
+        _header(run, start_round)
         self.rounds = run.rounds
         self.progress = Progress(
             SpinnerColumn(), TextColumn("[bold]round {task.fields[round]}"), BarColumn(), TaskProgressColumn(),
@@ -63,6 +70,7 @@ class LogLines:
     FLOPs, elapsed time and the estimated time left."""
 
     def on_start(self, run, start_round: int) -> None:
+        _header(run, start_round)
         self.rounds, self.start_round, self.began = run.rounds, start_round, time.monotonic()
 
     def on_progress(self, round_index: int, fraction: float) -> None:
@@ -77,6 +85,26 @@ class LogLines:
 
     def on_end(self, record: dict[str, Any]) -> None:
         pass
+
+
+class DataLines:
+    """What the data layer is doing while a run starts ("reading cifar10", "building cache ..."), one
+    line per step, so a real-data run does not sit at 0% for a minute without a word."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        self.began: dict[tuple[str, str], float] = {}
+
+    def __call__(self, event) -> None:
+        key = (event.stage, event.subject)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.began[key] = time.monotonic()
+            err.print(f"[dim]{event.stage} {event.subject} ...[/]", highlight=False)
+        elif event.finished and key in self.began:
+            took = time.monotonic() - self.began.pop(key)
+            if took >= 1.0:
+                err.print(f"[dim]{event.stage} {event.subject}: done in {human_duration(took)}[/]", highlight=False)
 
 
 class Quiet:
@@ -162,8 +190,13 @@ def register(app: typer.Typer) -> None:
                        charge_inference=charge_inference, client_workers=client_workers)
         resolved = resolve(spec)
         runner = Runner(resolved, out_dir, callbacks=progress_display(quiet))
+        from contextlib import nullcontext
+
+        from c3bench.data.progress import reporting
+
         try:
-            record = runner.execute(resume=resume, overwrite=force)
+            with nullcontext() if quiet else reporting(DataLines()):
+                record = runner.execute(resume=resume, overwrite=force)
         except NoRoundFits as exc:
             from c3bench.hparams import ConfigError
             raise ConfigError(str(exc)) from None

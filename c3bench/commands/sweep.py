@@ -27,7 +27,7 @@ class SweepProgress:
             TimeElapsedColumn,
         )
 
-        from c3bench.cli import err
+        from c3bench.console import err
 
         self.err = err
         self.quiet = quiet

@@ -1,8 +1,10 @@
 """Named datasets: where they sit on disk, how to download them, and loading them as tensors.
 
 ``load_dataset(name, data_root)`` finds the dataset under the data root (then the user cache dir),
-downloads it from its canonical source when missing (md5-checked), decodes it once, and returns
-uint8 tensors [N, 3, 32, 32] per split, from the on-disk cache on every later call.
+downloads it from its canonical source when missing (md5-checked), checks every file whose md5 is
+known (:func:`known_checksums`; once per file version, see :mod:`c3bench.data.integrity`), decodes
+it once, and returns uint8 tensors [N, 3, 32, 32] per split, from the on-disk cache on every later
+call. Progress is reported through :mod:`c3bench.data.progress`; nothing here prints.
 
 Preprocessing (version ``cache.PREPROCESS_VERSION``): 32x32 images are kept; smaller ones (the
 28x28 MNIST, Fashion-MNIST and notMNIST) are zero-padded to 32x32 (2 pixels each side), and
@@ -50,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from c3bench.data import cache, readers
+from c3bench.data import cache, checksums, integrity, progress, readers
 from c3bench.data.download import (
     ChecksumError,
     DownloadError,
@@ -270,7 +272,28 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 def dataset_names() -> list[str]:
+    """Names of the built-in datasets."""
     return list(DATASETS)
+
+
+def _downloadable() -> dict[str, str]:
+    return {r.path: r.md5 for spec in DATASETS.values() for r in spec.remote if r.md5 is not None}
+
+
+def known_checksums() -> dict[str, str]:
+    """md5 of every dataset file whose content is known, by path relative to a data root: the
+    shared data folder's copies and the canonical downloads."""
+    return {**checksums.SHARED_LAYOUT, **_downloadable()}
+
+
+def restore_hint(rel: str) -> str:
+    """How to replace a damaged dataset file at ``rel`` (relative to its data root)."""
+    if rel in _downloadable():
+        how = "Delete it: it is downloaded again on the next load (or copy a good one in its place)."
+    else:
+        how = ("Restore it from the shared data folder (`md5sum -c MD5SUMS` there checks its copies) or "
+               "from your backup.")
+    return how + " `c3bench data verify` checks every dataset file."
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -312,54 +335,79 @@ def _from_entry(name: str, entry: dict, norm: Normalization, hit: bool) -> Datas
     return Dataset(name, tuple(entry["classes"]), splits, norm, entry["source"], tuple(entry["skipped"]), hit)
 
 
-def _load_found(name: str, layout: Layout, found: dict[str, Path], norm: Normalization, data_root) -> Dataset:
-    cache_dir = tensor_cache_dir(data_root)
-    cache_dir = cache_dir if _cache_usable(cache_dir) else None
+def _read_error(name: str, source: str, exc: Exception) -> ConfigError:
+    if isinstance(exc, integrity.DamagedFile):
+        fix = ("Download it again or restore it from its source (`c3bench data verify` checks the files "
+               "whose md5 is known).")
+        return ConfigError(f"dataset '{name}' could not be read: {exc}. {fix}")
+    return ConfigError(f"dataset '{name}' at {source} could not be read: {exc}")
+
+
+def _load_found(name: str, layout: Layout, found: dict[str, Path], norm: Normalization,
+                cache_dir: Path | None) -> Dataset:
     sources = [found[k] for k in sorted(found)]
     key = cache.cache_key(name, sources, cache_dir, extra=layout.description)
     source = ", ".join(str(p) for p in sources)
 
     def build() -> dict:
         try:
-            return _entry(layout.read(found), source)
+            with progress.step("reading", name):
+                return _entry(layout.read(found), source)
         except (ValueError, OSError, KeyError, EOFError, pickle.UnpicklingError, tarfile.TarError) as exc:
-            raise ConfigError(f"dataset '{name}' at {source} could not be read: {exc}") from None
+            raise _read_error(name, source, exc) from None
 
     entry, hit = cache.load_or_build(cache_dir, name, key, build)
     return _from_entry(name, entry, norm, hit)
 
 
-def _cache_usable(cache_dir: Path) -> bool:
+def usable_cache_dir() -> Path | None:
+    """The tensor cache folder (created), or None when it cannot be written."""
+    cache_dir = tensor_cache_dir()
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError:
-        return False
-    return is_writable(cache_dir)
+        return None
+    return cache_dir if is_writable(cache_dir) else None
+
+
+def _verify_found(root: Path, found: dict[str, Path], memo_dir: Path | None) -> None:
+    """Check each found file whose md5 is known against it (ConfigError naming the file if not)."""
+    table = known_checksums()
+    for path in found.values():
+        rel = path.relative_to(root).as_posix()
+        if rel in table and path.is_file():
+            integrity.verify(path, table[rel], memo_dir, restore_hint(rel), subject=rel)
 
 
 # ---------------------------------------------------------------- finding, downloading, loading
-def _locate(spec: DatasetSpec, roots: Sequence[Path]) -> tuple[Layout, dict[str, Path]] | None:
+Located = tuple[Path, Layout, dict[str, Path]]  # (data root, layout, {group key: found path})
+
+
+def _locate(spec: DatasetSpec, roots: Sequence[Path]) -> Located | None:
     for root in roots:
         for layout in spec.layouts:
             found = layout.find(root)
             if found is not None:
-                return layout, found
+                return root, layout, found
     return None
 
 
 def _unpack_archives(spec: DatasetSpec, roots: Sequence[Path], data_root) -> bool:
-    """Extract a downloaded-but-not-extracted archive (e.g. cifar-10-python.tar.gz); True if done."""
+    """Extract a downloaded-but-not-extracted archive (e.g. cifar-10-python.tar.gz), after checking
+    its md5; True if done."""
     if spec.extract is None:
         return False
     archive_name, top = spec.extract
     for root in roots:
         archive = root / archive_name
         if archive.is_file():
+            _verify_found(root, {"archive": archive}, usable_cache_dir())
             target_root = root if is_writable(root) else download_root(data_root)
             target_root.mkdir(parents=True, exist_ok=True)
             try:
-                extract_archive(archive, target_root, top)
-            except (OSError, EOFError, DownloadError) as exc:
+                with progress.step("extracting", archive_name):
+                    extract_archive(archive, target_root, top)
+            except (OSError, EOFError, ValueError, tarfile.TarError, DownloadError) as exc:
                 raise ConfigError(f"could not extract {archive}: {exc}. Delete it to download it again.") from None
             return True
     return False
@@ -384,15 +432,14 @@ def _missing_message(spec: DatasetSpec, roots: Sequence[Path], attempt: str) -> 
     return "\n".join(lines)
 
 
-def _download(spec: DatasetSpec, data_root, progress: bool) -> str | None:
+def _download(spec: DatasetSpec, data_root) -> str | None:
     """Download the dataset's files; None on success, else a sentence saying what failed."""
     if not spec.remote:
         return "No download source is known for it."
     target = download_root(data_root)
     try:
-        target.mkdir(parents=True, exist_ok=True)
         for remote in spec.remote:
-            fetch(remote, target, progress=progress)
+            fetch(remote, target)
     except ChecksumError as exc:
         return f"Download rejected (checksum mismatch, file deleted): {exc}"
     except DownloadError as exc:
@@ -402,8 +449,8 @@ def _download(spec: DatasetSpec, data_root, progress: bool) -> str | None:
     return None
 
 
-def _available(spec: DatasetSpec, data_root, download: bool, progress: bool) -> tuple[Layout, dict[str, Path]] | str:
-    """Find the dataset, downloading it if needed: (layout, files), or the error message."""
+def _available(spec: DatasetSpec, data_root, download: bool) -> Located | str:
+    """Find the dataset, downloading it if needed: (root, layout, files), or the error message."""
     roots = search_roots(data_root)
     located = _locate(spec, roots)
     if located is None and _unpack_archives(spec, roots, data_root):
@@ -414,7 +461,7 @@ def _available(spec: DatasetSpec, data_root, download: bool, progress: bool) -> 
         urls = ", ".join(u for r in spec.remote for u in source_urls(r)[:1])
         attempt = f"Downloads are off ({'download=False' if not download else 'C3BENCH_OFFLINE=1'}); source: {urls}."
     else:
-        failure = _download(spec, data_root, progress)
+        failure = _download(spec, data_root)
         if failure is None:
             _unpack_archives(spec, roots, data_root)
             located = _locate(spec, roots)
@@ -425,32 +472,35 @@ def _available(spec: DatasetSpec, data_root, download: bool, progress: bool) -> 
     return _missing_message(spec, roots, attempt)
 
 
-def require_datasets(names: Sequence[str], data_root: str | Path | None = None, *, download: bool = True,
-                     progress: bool = True) -> None:
+def require_datasets(names: Sequence[str], data_root: str | Path | None = None, *, download: bool = True) -> None:
     """Make sure every named dataset is available (downloading what is missing); otherwise raise
     one ConfigError covering all the missing ones."""
     problems = []
     for name in names:
-        found = _available(get_spec(name), data_root, download, progress)
+        with progress.about(name):
+            found = _available(get_spec(name), data_root, download)
         if isinstance(found, str):
             problems.append(found)
     if problems:
         raise ConfigError("\n\n".join(problems))
 
 
-def load_dataset(name: str, data_root: str | Path | None = None, *, download: bool = True,
-                 progress: bool = True) -> Dataset:
+def load_dataset(name: str, data_root: str | Path | None = None, *, download: bool = True) -> Dataset:
     """Load a named dataset as uint8 tensors [N,3,32,32], downloading it first when missing.
 
     Raises ConfigError (one message: what is missing, where it looked, how to fix it) when the
-    dataset is neither present nor downloadable.
+    dataset is neither present nor downloadable, or when a file is damaged (md5 mismatch, cut
+    archive). Progress goes to the callback of :func:`c3bench.data.progress.reporting`.
     """
     spec = get_spec(name)
-    found = _available(spec, data_root, download, progress)
-    if isinstance(found, str):
-        raise ConfigError(found)
-    layout, files = found
-    return _load_found(name, layout, files, spec.normalization, data_root)
+    with progress.about(name):
+        found = _available(spec, data_root, download)
+        if isinstance(found, str):
+            raise ConfigError(found)
+        root, layout, files = found
+        cache_dir = usable_cache_dir()
+        _verify_found(root, files, cache_dir)
+        return _load_found(name, layout, files, spec.normalization, cache_dir)
 
 
 def image_stats(x: torch.Tensor) -> Normalization:
@@ -496,6 +546,7 @@ def load_image_folder(path: str | Path, name: str | None = None, normalization: 
         raise ConfigError(f"no <class>/<file> images found at {path}.")
     dataset_name = name or f"folder-{path.name}"
     placeholder = Normalization((0.0,) * 3, (1.0,) * 3)
-    dataset = _load_found(dataset_name, layout, found, placeholder, base)
+    with progress.about(dataset_name):
+        dataset = _load_found(dataset_name, layout, found, placeholder, usable_cache_dir())
     dataset.normalization = normalization or image_stats(dataset.splits["train"].x)
     return dataset

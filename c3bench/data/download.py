@@ -1,4 +1,4 @@
-"""Download dataset files with checksum verification: atomic, resumable, with a progress bar.
+"""Download dataset files with checksum verification: atomic and resumable.
 
 A file is written as ``<name>.part`` (appended to on resume with an HTTP ``Range`` request), checked
 against its md5 (or size where no md5 is published), and only then renamed to its final name. A
@@ -7,21 +7,24 @@ interrupted or corrupted download is never taken as valid.
 
 Env ``C3BENCH_MIRROR`` (a base URL) is tried before the canonical sources, as
 ``<mirror>/<path relative to the data root>`` (e.g. ``<mirror>/MNIST/raw/t10k-labels-idx1-ubyte.gz``);
-env ``C3BENCH_OFFLINE=1`` turns downloads off.
+env ``C3BENCH_OFFLINE=1`` turns downloads off. Progress goes to :mod:`c3bench.data.progress`
+(stages "downloading" and "verifying", subject: the path relative to the data root). A fetch that
+fails without keeping a ``.part`` to resume removes the folders it created.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from c3bench.data import progress
+from c3bench.data.integrity import check_tar_end, md5_file
 
 ENV_MIRROR = "C3BENCH_MIRROR"
 ENV_OFFLINE = "C3BENCH_OFFLINE"
@@ -56,21 +59,13 @@ def offline() -> bool:
     return os.environ.get(ENV_OFFLINE, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def md5_file(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check(path: Path, remote: RemoteFile) -> str | None:
     """None if ``path`` matches the published size/md5, else the reason it does not."""
     size = path.stat().st_size
     if remote.size is not None and size != remote.size:
         return f"size {size:,} bytes, expected {remote.size:,}"
     if remote.md5 is not None:
-        got = md5_file(path)
+        got = md5_file(path, remote.path)
         if got != remote.md5:
             return f"md5 {got}, expected {remote.md5}"
     return None
@@ -83,42 +78,28 @@ def source_urls(remote: RemoteFile, mirror: str | None = None) -> list[str]:
     return urls + list(remote.urls)
 
 
-def _progress(total: int | None, label: str, enabled: bool):
-    """A rich progress bar on stderr, or a no-op object."""
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn(), console=Console(stderr=True), transient=False)
-    bar.start()
-    bar.add_task(label, total=total)
-    return bar
-
-
-def _fetch_to_part(url: str, part: Path, timeout: float, progress: bool) -> None:
-    """Fetch ``url`` into ``part``, resuming from its current size when the server allows it."""
-    have = part.stat().st_size if part.exists() else 0
+def _open(url: str, have: int, timeout: float):
+    """The HTTP response for ``url`` from byte ``have`` on; None when nothing is left to fetch."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # nothing left to fetch: the part is complete (or wrong: check says)
-            return
+            return None
         raise DownloadError(f"HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"cannot connect ({reason})") from None
+
+
+def _fetch_to_part(url: str, part: Path, timeout: float, subject: str) -> None:
+    """Fetch ``url`` into ``part``, resuming from its current size when the server allows it."""
+    have = part.stat().st_size if part.exists() else 0
+    response = _open(url, have, timeout)
+    if response is None:
+        return
     with response:
         status = getattr(response, "status", 200)
         resumed = have and status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {have}-")
@@ -127,34 +108,44 @@ def _fetch_to_part(url: str, part: Path, timeout: float, progress: bool) -> None
         length = response.headers.get("Content-Length")
         remaining = int(length) if length is not None and length.isdigit() else None
         total = None if remaining is None else have + remaining
-        bar = _progress(total, PurePosixPath(url).name, progress)
-        got = 0
+        part.parent.mkdir(parents=True, exist_ok=True)
+        counter = progress.Counter("downloading", subject, total, "bytes", done=have)
+        with open(part, "ab" if resumed else "wb") as out:
+            while True:
+                try:
+                    block = response.read(CHUNK)
+                except (OSError, ValueError) as exc:  # includes http.client.IncompleteRead
+                    dropped = f"connection dropped after {counter.done:,} bytes ({exc!r})"
+                    raise DownloadError(dropped) from None
+                if not block:
+                    break
+                out.write(block)
+                counter.advance(len(block))
+            out.flush()
+            os.fsync(out.fileno())
+        if remaining is not None and counter.done - have < remaining:
+            raise DownloadError(f"connection dropped after {counter.done:,} of {total:,} bytes")
+        counter.close()
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; stops at one that is not empty
         try:
-            with open(part, "ab" if resumed else "wb") as out:
-                if bar is not None:
-                    bar.update(bar.task_ids[0], completed=have)
-                while True:
-                    try:
-                        block = response.read(CHUNK)
-                    except (OSError, ValueError) as exc:  # includes http.client.IncompleteRead
-                        raise DownloadError(f"connection dropped after {have + got:,} bytes ({exc!r})") from None
-                    if not block:
-                        break
-                    out.write(block)
-                    got += len(block)
-                    if bar is not None:
-                        bar.update(bar.task_ids[0], advance=len(block))
-                out.flush()
-                os.fsync(out.fileno())
-        finally:
-            if bar is not None:
-                bar.stop()
-        if remaining is not None and got < remaining:
-            raise DownloadError(f"connection dropped after {have + got:,} of {total:,} bytes")
+            folder.rmdir()
+        except OSError:
+            return
 
 
-def fetch(remote: RemoteFile, root: Path, *, mirror: str | None = None, progress: bool = True,
-          timeout: float = 30.0) -> Path:
+def fetch(remote: RemoteFile, root: Path, *, mirror: str | None = None, timeout: float = 30.0) -> Path:
     """Make ``root/remote.path`` exist and match its checksum; return its path.
 
     Tries each source in turn (mirror, then canonical). A short read leaves ``.part`` for the
@@ -163,13 +154,22 @@ def fetch(remote: RemoteFile, root: Path, *, mirror: str | None = None, progress
     one, DownloadError when no source could be reached.
     """
     dest = Path(root) / remote.path
+    created = _missing_dirs(dest.parent)
+    try:
+        return _fetch(remote, dest, mirror, timeout)
+    except DownloadError:
+        if not dest.with_name(dest.name + ".part").exists():
+            _remove_empty(created)
+        raise
+
+
+def _fetch(remote: RemoteFile, dest: Path, mirror: str | None, timeout: float) -> Path:
     if dest.exists():
         reason = check(dest, remote)
         if reason is None:
             return dest
         raise ChecksumError(f"{dest} exists but does not match the published checksum ({reason}); "
                             f"delete it so that it can be downloaded again.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     errors: list[str] = []
     bad_checksum = False
@@ -177,7 +177,7 @@ def fetch(remote: RemoteFile, root: Path, *, mirror: str | None = None, progress
         for attempt in range(2):
             resumed = part.exists() and part.stat().st_size > 0
             try:
-                _fetch_to_part(url, part, timeout, progress)
+                _fetch_to_part(url, part, timeout, remote.path)
             except DownloadError as exc:
                 errors.append(f"{url}: {exc}")
                 break  # keep the part for a later resume; try the next source
@@ -195,11 +195,6 @@ def fetch(remote: RemoteFile, root: Path, *, mirror: str | None = None, progress
     if bad_checksum:
         raise ChecksumError(f"{remote.path}: {summary}")
     raise DownloadError(f"{remote.path}: {summary}")
-
-
-def fetch_all(files: Iterable[RemoteFile], root: Path, **kwargs) -> list[Path]:
-    """Fetch several files (stops at the first failure, raising it)."""
-    return [fetch(f, root, **kwargs) for f in files]
 
 
 def _safe_members(tf: tarfile.TarFile) -> list[tarfile.TarInfo]:
@@ -225,7 +220,9 @@ def extract_archive(archive: Path, dest_dir: Path, top: str) -> Path:
     try:
         with tarfile.open(archive, "r:*") as tf:
             extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tf.extractall(tmp, members=_safe_members(tf), **extra)
+            members = _safe_members(tf)
+            check_tar_end(tf, archive)
+            tf.extractall(tmp, members=members, **extra)
         extracted = tmp / top
         if not extracted.is_dir():
             raise DownloadError(f"{archive} has no folder '{top}'")

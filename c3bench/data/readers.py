@@ -9,6 +9,11 @@
   names. Unreadable files (zero-byte or truncated images, as in notMNIST) are skipped and counted,
   never fatal; non-image files (by extension) and hidden files are ignored.
 
+A damaged container is never read in part: a gzip file that is cut short or corrupt, an IDX file
+shorter than its header says, or a tar with a damaged header, a cut member or no end-of-archive
+marker (a cut between two members) raise :class:`~c3bench.data.integrity.DamagedFile` (a
+ValueError). Decoding reports the stage "decoding" to :mod:`c3bench.data.progress`.
+
 Every reader returns samples grouped by label (a stable sort), with files of one class in natural
 name order ("2.png" before "10.png"). So the order does not depend on the file system's listing,
 and per-image copies numbered in their canonical order read in the same order as the canonical
@@ -23,11 +28,15 @@ import os
 import pickle
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+
+from c3bench.data import progress
+from c3bench.data.integrity import DamagedFile, check_tar_end
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
@@ -72,9 +81,7 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (``.gz`` or not): big-endian header (0, 0, dtype, ndim, dims...) then data."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    data = _read_gzip(path) if path.suffix == ".gz" else path.read_bytes()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
         raise ValueError(f"{path}: not an IDX file (bad magic {data[:4].hex()})")
     ndim = data[3]
@@ -83,8 +90,17 @@ def read_idx(path: str | Path) -> np.ndarray:
     offset = 4 + 4 * ndim
     expected = int(np.prod(dims)) * dtype.itemsize
     if len(data) - offset != expected:
-        raise ValueError(f"{path}: header says {dims} ({expected:,} bytes) but {len(data) - offset:,} bytes follow")
+        raise DamagedFile(f"{path}: header says {dims} ({expected:,} bytes) but {len(data) - offset:,} bytes follow")
     return np.frombuffer(data, dtype=dtype, offset=offset).reshape(dims)
+
+
+def _read_gzip(path: Path) -> bytes:
+    """A gzip file's contents; DamagedFile when it is cut short or corrupt (bad data or CRC)."""
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DamagedFile(f"{path}: the gzip file is cut short or corrupt ({exc})") from None
 
 
 def idx_path(folder: Path, stem: str) -> Path | None:
@@ -191,43 +207,65 @@ def _iter_folder(root: Path) -> Iterator[tuple[str, bytes]]:
                 yield member, (Path(dirpath) / name).read_bytes()
 
 
-def _iter_plain_tar(data: bytes) -> list[tuple[str, bytes]] | None:
-    """Members of an uncompressed ustar archive held in memory, or None for anything unusual
-    (pax or GNU extensions, bad checksums), which the standard tarfile module then reads."""
-    out, pos, view = [], 0, memoryview(data)
+def _octal(field: bytes) -> int:
+    return int(field.split(b"\0")[0].strip() or b"0", 8)
+
+
+def _header_ok(header: bytes) -> bool:
+    """True when a tar header's stored checksum matches (unsigned, or the signed sum old tars wrote)."""
+    try:
+        stored = _octal(header[148:156])
+    except ValueError:
+        return False
+    rest = header[:148] + header[156:]
+    return stored in (sum(rest) + 256, sum(b - 256 if b > 127 else b for b in rest) + 256)
+
+
+def _iter_plain_tar(data: bytes, path: Path) -> list[tuple[str, bytes]] | None:
+    """Members of an uncompressed ustar archive held in memory, or None for pax or GNU extensions
+    and links, which the standard tarfile module then reads. A damaged header, a cut member or a
+    missing end-of-archive block raise DamagedFile: the archive is never read in part."""
+    out, pos, view, count = [], 0, memoryview(data), 0
     while pos + 512 <= len(data):
         header = data[pos:pos + 512]
         if header == b"\0" * 512:
             return out
-        stored = header[148:156].split(b"\0")[0].strip()
-        if not stored or int(stored, 8) != sum(header[:148]) + 256 + sum(header[156:]):
-            return None
+        if not _header_ok(header):
+            raise DamagedFile(f"{path}: damaged tar header at byte {pos:,} (after {count:,} members)")
         kind = header[156:157]
         if kind not in (b"0", b"\0", b"5"):
             return None
         name = header[:100].split(b"\0")[0].decode("utf-8", "surrogateescape")
         if header[257:262] == b"ustar" and header[345]:
             name = header[345:500].split(b"\0")[0].decode("utf-8", "surrogateescape") + "/" + name
-        size = int(header[124:136].split(b"\0")[0].strip() or b"0", 8)
+        size = _octal(header[124:136])
         pos += 512
+        if pos + size > len(data):
+            raise DamagedFile(f"{path}: the archive is cut short inside member {name} "
+                              f"({count:,} members before it)")
         if kind != b"5" and _is_image_name(name):
             out.append((name, bytes(view[pos:pos + size])))
         pos += (size + 511) // 512 * 512
-    return None
+        count += 1
+    raise DamagedFile(f"{path}: the archive is cut short after {count:,} members (no end-of-archive marker)")
 
 
 def _iter_tar(path: Path) -> Iterator[tuple[str, bytes]]:
     if tarfile.is_tarfile(path) and path.suffix == ".tar":
-        members = _iter_plain_tar(path.read_bytes())
+        members = _iter_plain_tar(path.read_bytes(), path)
         if members is not None:
             yield from members
             return
     # Sequential iteration: backwards seeks in a compressed tar would re-decompress from the start.
-    with tarfile.open(path, "r:*") as tf:
-        for member in tf:
-            if member.isfile() and _is_image_name(member.name):
-                handle = tf.extractfile(member)
-                yield member.name, handle.read() if handle is not None else b""
+    try:
+        with tarfile.open(path, "r:*") as tf:
+            for member in tf:
+                if member.isfile() and _is_image_name(member.name):
+                    handle = tf.extractfile(member)
+                    yield member.name, handle.read() if handle is not None else b""
+            check_tar_end(tf, path)
+    except (EOFError, zlib.error, gzip.BadGzipFile, tarfile.TarError) as exc:
+        raise DamagedFile(f"{path}: not a readable tar archive, or cut short or corrupt ({exc})") from None
 
 
 def class_folders(source: str | Path) -> list[str]:
@@ -292,13 +330,16 @@ def read_class_images(source: str | Path, classes: Sequence[str] | None = None, 
     if unknown:
         raise ValueError(f"{source}: folders {unknown[:5]} are not in the class list ({len(classes)} names)")
     arrays, labels, skipped = [], [], []
+    counter = progress.Counter("decoding", source.name, len(members), "images")
     for cls, name, data in members:
         arr = _decode(data)
+        counter.advance()
         if arr is None:
             skipped.append(f"{cls}/{name}")
             continue
         arrays.append(arr)
         labels.append(index[cls])
+    counter.close()
     if not arrays:
         raise ValueError(f"{source}: no readable images in <class>/<file> layout"
                          + (f" ({len(skipped)} unreadable)" if skipped else ""))

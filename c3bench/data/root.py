@@ -1,35 +1,33 @@
 """Where datasets and the tensor cache live.
 
 Data root: an explicit path (``--data-root``) > env ``C3BENCH_DATA`` > the per-user cache directory
-(``$XDG_CACHE_HOME/c3bench``, else ``~/.cache/c3bench``; ``%LOCALAPPDATA%\\c3bench`` on Windows).
+(platformdirs' ``user_cache_dir("c3bench", opinion=False)``: ``$XDG_CACHE_HOME/c3bench``, else
+``~/.cache/c3bench`` on Linux; ``~/Library/Caches/c3bench`` on macOS; ``%LOCALAPPDATA%\\c3bench`` on
+Windows).
 
-Tensor cache: env ``C3BENCH_CACHE`` when set; else ``<data root>/.c3bench-cache`` when the data root
-is writable; else ``<user cache dir>/tensors``. A data folder that is read-only (by its permission
-bits, even for root, or by its mount) is never written to: downloads then go to the user cache dir.
+Tensor cache (preprocessed tensors and the ``digests.json`` / ``verified.json`` memos): env
+``C3BENCH_CACHE`` when set, else ``<user cache dir>/tensors``; never inside a data root, which
+c3bench only reads. Downloads go to the data root when it is writable, else to the user cache dir.
+A data folder that is read-only (by its permission bits, even for root, or by its mount) is never
+written to. Nothing here creates a folder; the callers create one only to write into it.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import sys
 import tempfile
 from pathlib import Path
 
+import platformdirs
+
 ENV_DATA = "C3BENCH_DATA"
 ENV_CACHE = "C3BENCH_CACHE"
-CACHE_FOLDER = ".c3bench-cache"
 
 
 def user_cache_dir() -> Path:
     """The per-user cache directory for c3bench (not created here)."""
-    if sys.platform.startswith("win"):
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "c3bench"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "c3bench"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "c3bench"
+    return Path(platformdirs.user_cache_dir("c3bench", appauthor=False, opinion=False))
 
 
 def resolve_data_root(explicit: str | Path | None = None) -> Path:
@@ -98,12 +96,10 @@ def download_root(data_root: str | Path | None = None) -> Path:
     return root if is_writable(root) else user_cache_dir()
 
 
-def tensor_cache_dir(data_root: str | Path | None = None) -> Path:
-    """Folder of the preprocessed-tensor cache for this data root (not created here)."""
+def tensor_cache_dir() -> Path:
+    """Folder of the preprocessed-tensor cache: env C3BENCH_CACHE, else ``<user cache dir>/tensors``
+    (not created here)."""
     env = os.environ.get(ENV_CACHE)
     if env:
         return Path(env).expanduser()
-    root = resolve_data_root(data_root)
-    if root.is_dir() and is_writable(root):
-        return root / CACHE_FOLDER
     return user_cache_dir() / "tensors"
