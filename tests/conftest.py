@@ -6,6 +6,7 @@ to get it.
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -27,6 +28,28 @@ def require_data(*relative: str) -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for the module's tests: tiny models gain nothing from a second thread, and on
+    a shared 2-core machine OpenMP waiting makes each step many times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def isolated_data_env(tmp_path, monkeypatch) -> Path:
+    """No c3bench environment overrides, downloads off, and the per-user cache dir inside tmp_path."""
+    for name in ("C3BENCH_DATA", "C3BENCH_CACHE", "C3BENCH_MIRROR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
 @pytest.fixture
 def data_root() -> Path:
     return require_data()
@@ -35,3 +58,44 @@ def data_root() -> Path:
 @pytest.fixture
 def results_dir(tmp_path: Path) -> Path:
     return tmp_path / "results"
+
+
+def _data_helpers(module) -> set[str]:
+    """Names of a test module's functions that call require_data (directly)."""
+    names = {"require_data"}
+    for name, obj in vars(module).items():
+        if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+            try:
+                if "require_data(" in inspect.getsource(obj):
+                    names.add(name)
+            except (OSError, TypeError):
+                continue
+    return names
+
+
+def _uses_real_data(item: pytest.Item) -> bool:
+    """Whether a test reads ../shared/data: it takes the data_root fixture, or it or one of its fixtures
+    calls require_data or a helper of its module that does."""
+    if "data_root" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    helpers = _data_helpers(module) if module is not None else {"require_data"}
+    functions = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is not None:
+        functions += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+    for fn in functions:
+        try:
+            source = inspect.getsource(fn) if fn is not None else ""
+        except (OSError, TypeError):
+            continue
+        if any(f"{name}(" in source for name in helpers):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that reads the real data ``data``, so `-m "not data"` runs without it."""
+    for item in items:
+        if _uses_real_data(item):
+            item.add_marker(pytest.mark.data)

@@ -50,13 +50,8 @@ def _entries(name: str = "mnist") -> list[Path]:
 
 
 @pytest.fixture
-def isolated(tmp_path, monkeypatch) -> Path:
-    """No env overrides; the per-user cache dir points into tmp_path."""
-    for name in ("C3BENCH_DATA", "C3BENCH_CACHE", "C3BENCH_MIRROR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path
+def isolated(isolated_data_env) -> Path:
+    return isolated_data_env
 
 
 def test_root_resolution_order(isolated, monkeypatch):

@@ -33,12 +33,8 @@ MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k
 
 
 @pytest.fixture
-def isolated(tmp_path, monkeypatch) -> Path:
-    for name in ("C3BENCH_DATA", "C3BENCH_CACHE", "C3BENCH_MIRROR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("C3BENCH_OFFLINE", "1")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    return tmp_path
+def isolated(isolated_data_env) -> Path:
+    return isolated_data_env
 
 
 def _md5(data: bytes) -> str:

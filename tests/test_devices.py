@@ -22,9 +22,18 @@ from c3bench.runner import Runner, resolve
 from tests.helpers import tiny_spec
 
 
-def test_presets_are_valid_and_ordered_as_their_hardware():
-    for d in DEVICE_PRESETS.values():
-        assert d.flops > 0 and d.uplink > 0 and d.downlink > 0 and d.latency >= 0
+def test_presets_are_their_datasheets_times_the_stated_efficiency():
+    mbit = 1e6 / 8
+    expected = {  # (sustained GFLOP/s = peak x efficiency, uplink Mbit/s, downlink Mbit/s, latency ms)
+        "raspberry-pi-4": (48 * 0.1, 60, 80, 5), "jetson-nano": (236 * 0.3, 60, 80, 5),
+        "jetson-xavier-nx": (845 * 0.3, 60, 80, 5), "phone": (144 * 0.1, 60, 80, 5),
+        "phone-lte": (144 * 0.1, 10, 30, 30), "laptop": (358 * 0.3, 150, 250, 3),
+    }
+    assert set(DEVICE_PRESETS) == set(expected)
+    for name, (gflops, up, down, ms) in expected.items():
+        d = DEVICE_PRESETS[name]
+        assert d.flops == pytest.approx(gflops * 1e9) and d.uplink == pytest.approx(up * mbit)
+        assert d.downlink == pytest.approx(down * mbit) and d.latency == pytest.approx(ms / 1e3)
     p = DEVICE_PRESETS
     assert p["raspberry-pi-4"].flops < p["phone"].flops < p["jetson-nano"].flops < p["laptop"].flops < p["jetson-xavier-nx"].flops
     assert p["phone-lte"].uplink < p["phone"].uplink and p["phone-lte"].latency > p["phone"].latency

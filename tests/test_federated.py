@@ -18,15 +18,9 @@ from c3bench.results import strip_volatile
 from c3bench.runner import Callbacks, Runner, resolve
 from tests.helpers import run_tiny, tiny_spec
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # batches of 16 on a 60k-parameter CNN: a second thread only adds synchronisation, and on a
-    # shared 2-core machine OpenMP waiting makes each step many times slower
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
 
 
 SGD = {"optimizer": "sgd", "lr": "0.05", "momentum": "0.9", "batch_size": "16"}

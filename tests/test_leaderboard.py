@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from c3bench.cli import app
@@ -22,17 +21,13 @@ from c3bench.score import c3_score
 from c3bench.verify import verify_entry
 from tests.helpers import TINY, run_tiny
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 REPO = Path(__file__).resolve().parent.parent
 BMAX, CMAX = 0.05, 0.01
 cli = CliRunner()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,14 @@ the channel of the main process."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from c3bench.results import strip_volatile
 from tests.helpers import run_tiny
 
 
+@pytest.mark.slow
 def test_client_workers_give_the_serial_record_with_one_thread(tmp_path):
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # the workers run one thread each: the same kernels, the same sums

@@ -21,17 +21,13 @@ from c3bench.split import round_epochs
 from tests.conftest import require_data
 from tests.helpers import run_tiny, tiny_spec
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 cli = CliRunner()
 NONIID = ("CIFAR-10-images/train.tar", "CIFAR-10-images/test.tar", "CIFAR-100-images/train.tar", "MNIST/raw",
           "FashionMNIST/raw", "notMNIST_small/notMNIST_small.tar")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _unbalanced(sizes=(64, 16, 40), **overrides):
@@ -103,6 +99,7 @@ def test_a_real_rounds_counters_equal_the_per_sample_cost_times_the_plan(tmp_pat
 
 
 # ------------------------------------------------------------------ Table 1's compute column
+@pytest.mark.slow
 def test_table1_compute_column_from_the_counters(tmp_path):
     """SL 3.76, AdaSplit 5.38 (10.89 total), FL 17.13 forward tera-MACs: per-sample MACs counted by the
     meter on a real step of each method on the real Mixed-NonIID, times the round's samples, times rounds."""

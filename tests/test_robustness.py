@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from c3bench.cli import app
@@ -24,16 +23,12 @@ from c3bench.results import load_record, seal
 from c3bench.runner import Runner, resolve
 from tests.helpers import TINY, run_tiny, tiny_spec
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 cli = CliRunner()
 TINY_ARGS = ["--set", "num_clients=2", "--set", "train_per_client=32", "--set", "test_per_client=16"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +74,7 @@ def _mutations(record: dict, rng: random.Random):
         yield kind, path, seal(mutated) if "digest" in mutated else mutated
 
 
+@pytest.mark.slow
 def test_fuzzed_records_get_a_clear_error_never_a_traceback(record_file, tmp_path):
     record = json.loads(record_file.read_text())
     board = tmp_path / "boards"
@@ -202,6 +198,7 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+@pytest.mark.slow
 def test_a_killed_sweep_leaves_no_live_worker(tmp_path):
     command = [sys.executable, "-c", "from c3bench.cli import main; main()", "sweep", "-m", "fedavg,fedprox",
                "-p", "synthetic", "--seeds", "0-3", "-r", "50", "-j", "2", "-q", "-o", str(tmp_path),

@@ -61,9 +61,16 @@ def test_splitfed_v1_averages_the_server_copies_and_client_models():
     assert per_client.bytes_up == (activation + 8) * 64 + params * 4  # activations, labels, its client model
 
 
-def test_splitfed_v2_uses_one_server_model():
-    method, _ = _method("splitfed", variant="v2")
-    assert method.server_copies == [method.server_model] and method.timing().schedule == "sequential"
+def test_splitfed_v2_trains_one_server_model_with_every_clients_batches():
+    for variant in ("v1", "v2"):
+        method, ctx = _method("splitfed", variant=variant, batch_size="16")
+        ctx.ledger.begin_round()
+        method.run_round(0)
+        steps = [opt.state[next(iter(opt.state))]["step"].item() for opt in method.server_opts]
+        batches = [math.ceil(c.num_train / 16) for c in ctx.federation.clients]
+        # V2: one server optimiser stepped by every client's batches; V1: one copy per client, each its own
+        assert steps == ([sum(batches)] if variant == "v2" else batches)
+        assert method.timing().schedule == ("sequential" if variant == "v2" else "parallel")
 
 
 def test_adasplit_never_sends_server_to_client_and_kappa_one_sends_nothing(tmp_path):

@@ -83,6 +83,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_work(tmp_path):
     assert plan(runs, tmp_path).todo == []
 
 
+@pytest.mark.slow
 def test_process_executor_runs_each_job_once_in_workers(tmp_path):
     runs = expand(["fedavg"], "synthetic", [0, 1], None, dict(TINY), rounds=1)
     events = Recorder()
@@ -105,6 +106,7 @@ def _require_ray():
     return ray
 
 
+@pytest.mark.slow
 def test_ray_executor_runs_a_tiny_sweep_on_a_local_instance(tmp_path):
     ray = _require_ray()
     runs = expand(["fedavg", "fedprox"], "synthetic", [0], None, dict(TINY), rounds=1)

@@ -124,34 +124,32 @@ class Ledger:
             raise IndexError(f"client {client} out of range 0..{self.num_clients - 1}")
         return self.current[client]
 
+    def _charge(self, client: int, amounts: dict[str, int], budget: tuple[str, str, float | None] | None) -> None:
+        """Add ``amounts`` to the client's counters; then, if ``budget`` = (what, total field, limit)
+        has a limit, raise BudgetExceeded when the running total crosses it."""
+        bucket = self._bucket(client)
+        for name, value in amounts.items():
+            setattr(bucket, name, getattr(bucket, name) + value)
+        if budget is not None and budget[2] is not None:
+            what, field_name, limit = budget
+            used = getattr(self.running_total(), field_name)
+            if used > limit:
+                raise BudgetExceeded(what, used, limit)
+
     def charge_bytes(self, client: int, direction: str, nbytes: int, paper_bytes: int) -> None:
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}")
-        if not self.charging:
-            return
-        bucket = self._bucket(client)
-        setattr(bucket, f"bytes_{direction}", getattr(bucket, f"bytes_{direction}") + nbytes)
-        setattr(bucket, f"paper_bytes_{direction}", getattr(bucket, f"paper_bytes_{direction}") + paper_bytes)
-        setattr(bucket, f"messages_{direction}", getattr(bucket, f"messages_{direction}") + 1)
-        limit = self.budgets.bandwidth_bytes
-        if limit is not None:
-            used = self.running_total().bytes_total
-            if used > limit:
-                raise BudgetExceeded("bandwidth", used, limit)
+        if self.charging:
+            self._charge(client, {f"bytes_{direction}": nbytes, f"paper_bytes_{direction}": paper_bytes,
+                                  f"messages_{direction}": 1},
+                         ("bandwidth", "bytes_total", self.budgets.bandwidth_bytes))
 
     def charge_flops(self, client: int, side: str, flops: int, fwd_macs: int) -> None:
         if side not in SIDES:
             raise ValueError(f"side must be one of {SIDES}")
-        if not self.charging:
-            return
-        bucket = self._bucket(client)
-        setattr(bucket, f"{side}_flops", getattr(bucket, f"{side}_flops") + flops)
-        setattr(bucket, f"{side}_fwd_macs", getattr(bucket, f"{side}_fwd_macs") + fwd_macs)
-        limit = self.budgets.client_flops
-        if side == "client" and limit is not None:
-            used = self.running_total().client_flops
-            if used > limit:
-                raise BudgetExceeded("client compute", used, limit)
+        if self.charging:
+            self._charge(client, {f"{side}_flops": flops, f"{side}_fwd_macs": fwd_macs},
+                         ("client compute", "client_flops", self.budgets.client_flops) if side == "client" else None)
 
     def charge_samples(self, client: int, n: int) -> None:
         if self.charging:

@@ -1,0 +1,86 @@
+"""c3bench from Python (a notebook, a script): run a configuration and get its record, load records,
+score them. A record is the JSON result as a dict (see README, "Result records").
+
+    import c3bench
+    record = c3bench.run("fedavg", "synthetic", rounds=2, num_clients=2, train_per_client=64)
+    records = c3bench.load("results/*.json")
+    table = c3bench.scores(records)                 # list of rows (dicts), best C3 first
+    frame = c3bench.scores(records, as_frame=True)  # a pandas DataFrame (pip install 'c3bench[pandas]')
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+Record = dict[str, Any]
+
+
+def run(method: str | None = None, protocol: str | None = None, *, config: str | None = None,
+        rounds: int | None = None, seed: int = 0, out: str | Path = "results", data_root: str | Path | None = None,
+        backbone: str | None = None, budget_bandwidth: str | float | None = None,
+        budget_compute: str | float | None = None, name: str | None = None, resume: bool = False,
+        force: bool = False, charge_inference: bool = False, client_workers: int = 1, **params: Any) -> Record:
+    """Train one configuration and return its sealed record (also written to ``out``).
+
+    ``params`` are hyperparameters of the method or the protocol (``lr=0.01``, ``num_clients=3``;
+    ``method__lr`` / ``protocol__seed_x`` when a name exists in both). Budgets take "3GB"/"5TFLOP" or
+    numbers (bytes, FLOPs). Raises ``c3bench.hparams.ConfigError`` for a bad configuration.
+    """
+    from c3bench.accounting.ledger import Budgets
+    from c3bench.runner import Runner, RunSpec, resolve
+    from c3bench.units import parse_bytes, parse_flops
+
+    budgets = Budgets(
+        bandwidth_bytes=parse_bytes(str(budget_bandwidth)) if budget_bandwidth is not None else None,
+        client_flops=parse_flops(str(budget_compute)) if budget_compute is not None else None,
+    )
+    overrides = {key.replace("__", "."): value for key, value in params.items()}
+    spec = RunSpec(method=method, protocol=protocol or (None if config else "synthetic"), config=config,
+                   overrides=overrides, rounds=rounds, seed=seed, budgets=budgets, backbone=backbone,
+                   data_root=str(data_root) if data_root is not None else None, name=name,
+                   charge_inference=charge_inference, client_workers=client_workers)
+    return Runner(resolve(spec), out).execute(resume=resume, overwrite=force)
+
+
+def load(paths: str | Path | Iterable[str | Path]) -> list[Record]:
+    """Records from files or glob patterns ("results/*.json"); each is checked as c3bench reads any record
+    (``c3bench.results.ResultError`` names a file that is malformed or was edited)."""
+    from c3bench.results import load_record
+
+    items = [paths] if isinstance(paths, str | Path) else list(paths)
+    files: list[str] = []
+    for item in items:
+        text = str(item)
+        matched = sorted(glob.glob(text)) if any(c in text for c in "*?[") else [text]
+        files += matched
+    return [load_record(f) for f in files]
+
+
+def scores(records: Iterable[Record | str | Path], bmax: float | None = None, cmax: float | None = None,
+           temperature: float = 8.0, convention: str = "c3bench", as_frame: bool = False):
+    """The C3 table of records (or paths): runs that differ only in seed grouped, best C3 first.
+
+    Returns a list of rows (dicts: method, params, protocol, seeds, rounds, accuracy_mean, ...,
+    bandwidth_gb, client_tflops, c3), or a pandas DataFrame with ``as_frame=True``. Bmax and Cmax
+    default, per protocol, to the largest among the records (as the paper's tables do).
+    """
+    from c3bench.score import score_table
+
+    loaded = [(str(r), load(r)[0]) if isinstance(r, str | Path) else (r.get("name", "record"), r) for r in records]
+    rows: list[dict[str, Any]] = []
+    protocols = sorted({r["config"]["protocol"] for _, r in loaded})
+    for protocol in protocols:
+        table, budgets = score_table([x for x in loaded if x[1]["config"]["protocol"] == protocol], bmax, cmax,
+                                     temperature, convention)
+        rows += [{**row.as_dict(), "bmax_gb": budgets["bmax_gb"], "cmax_tflops": budgets["cmax_tflops"],
+                  "temperature": temperature, "convention": convention} for row in table]
+    if not as_frame:
+        return rows
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("scores(..., as_frame=True) needs pandas: pip install 'c3bench[pandas]'") from None
+    return pd.DataFrame(rows)
