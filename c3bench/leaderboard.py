@@ -247,8 +247,6 @@ def entries(board: Board) -> list[tuple[Path, dict[str, Any] | None]]:
     return [(path, _load(path)[0]) for path in sorted(board.entries_dir.glob("*.json"))]
 
 
-_entries = entries  # the former private name
-
 
 # ------------------------------------------------------------------------------------------ submit
 @dataclass

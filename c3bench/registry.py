@@ -1,5 +1,5 @@
-"""One generic registry for every kind of named thing: methods, protocols, backbones, configurations
-and simulated-time schedules (after lm-evaluation-harness's ``lm_eval/api/registry.py``).
+"""One generic registry for every kind of named thing: methods, protocols, backbones, datasets,
+configurations and simulated-time schedules (after lm-evaluation-harness's ``lm_eval/api/registry.py``).
 
 An entry is an object or a lazy ``"module:attr"`` string, imported the first time it is used, so
 listing names, ``--help`` and reading records import no method code. Registering a name twice for
@@ -20,6 +20,7 @@ import ast
 import importlib
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -76,6 +77,21 @@ class Registry(Generic[T]):
         """Remove ``name`` (for tests and plug-ins that clean up after themselves)."""
         self._ensure()
         self._entries.pop(name, None)
+
+    @contextmanager
+    def patched(self, name: str, target: T) -> Iterator[None]:
+        """Within the block ``name`` is ``target`` (for tests); the previous entry comes back after."""
+        self._ensure()
+        missing = object()
+        previous = self._entries.get(name, missing)
+        self._entries[name] = target
+        try:
+            yield
+        finally:
+            if previous is missing:
+                self._entries.pop(name, None)
+            else:
+                self._entries[name] = previous  # type: ignore[assignment]
 
     def decorator(self, key: Callable[[Any], str]) -> Callable[[T], T]:
         """A decorator registering its argument under ``key(obj)``."""
@@ -209,6 +225,7 @@ def _discover_configs(registry: Registry) -> None:
 
 CONFIGS: Registry[Any] = Registry("config", discover=_discover_configs)
 SCHEDULES: Registry[Any] = Registry("schedule")
+DATASETS: Registry[Any] = Registry("dataset", discover=lambda registry: importlib.import_module("c3bench.data.datasets"))
 
 register_method = METHODS.decorator(lambda cls: cls.name)
 register_method.__doc__ = "Class decorator: make a method available under ``cls.name``."

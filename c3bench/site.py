@@ -28,15 +28,12 @@ from urllib.parse import quote
 
 import matplotlib
 
+from c3bench.hparams import ConfigError
 from c3bench.leaderboard import CONVENTION_TEXT, Board, board_rows, find_boards, over_budget
+from c3bench.leaderboard import entries as board_entries
 from c3bench.plots import distinguishing_settings, save, tradeoff_figure
 from c3bench.results import totals_from_rounds, write_atomic
 from c3bench.score import ScoreRow
-
-try:  # `entries` is the public name; older versions had only `_entries`
-    from c3bench.leaderboard import entries as board_entries  # type: ignore[attr-defined]
-except ImportError:
-    from c3bench.leaderboard import _entries as board_entries
 
 ENTRIES = "entries"
 INDEX = "index.html"
@@ -130,7 +127,7 @@ class _Writer:
         target = self.root / relative
         # resolve() follows any symlinked folder on the way; the file itself is replaced, not followed
         if not target.parent.resolve().is_relative_to(self.root) or target.name in ("", ".", ".."):
-            raise ValueError(f"refusing to write {target}: it is outside {self.root}")
+            raise ConfigError(f"refusing to write {target}: it is outside {self.root}")
         write_atomic(target, data)
         target.chmod(0o644)  # mkstemp makes files private; a site is meant to be served and read
         self.written.append(target)
@@ -436,13 +433,13 @@ def write_site(board_dir: str | Path, out_dir: str | Path) -> list[Path]:
     root, source = Path(out_dir), Path(board_dir)
     boards = find_boards(source)
     if root.resolve() == source.resolve():
-        raise ValueError(f"the site folder {root} is the leaderboard folder; choose another one")
+        raise ConfigError(f"the site folder {root} is the leaderboard folder; choose another one")
     writer = _Writer(root)
     collected = []
     for protocol in sorted(boards):
         board = boards[protocol]
         if not _safe_name(protocol):
-            raise ValueError(f"board folder name {protocol!r} cannot be used as a folder of the site")
+            raise ConfigError(f"board folder name {protocol!r} cannot be used as a folder of the site")
         data = _collect(board)
         collected.append(data)
         for src, path in data.files.items():

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from c3bench.data import cache
-from c3bench.data.datasets import DATASETS, load_dataset
+from c3bench.data.datasets import load_dataset
 from c3bench.data.download import RemoteFile
 from c3bench.data.root import (
     is_writable,
@@ -22,6 +22,7 @@ from c3bench.data.root import (
     user_cache_dir,
 )
 from c3bench.hparams import ConfigError
+from c3bench.registry import DATASETS
 from tests.conftest import require_data
 
 
@@ -162,11 +163,11 @@ def test_a_failed_lookup_creates_nothing(isolated):
 
 def test_a_failed_download_creates_nothing(isolated, monkeypatch):
     monkeypatch.delenv("C3BENCH_OFFLINE")
-    spec = DATASETS["mnist"]
+    spec = DATASETS.get("mnist")
     unreachable = tuple(RemoteFile(r.path, ("http://127.0.0.1:9/" + r.path,), md5=r.md5) for r in spec.remote)
-    monkeypatch.setitem(DATASETS, "mnist", type(spec)(**{**spec.__dict__, "remote": unreachable}))
     root = isolated / "no-such-root"
-    with pytest.raises(ConfigError, match="cannot connect"):
+    with DATASETS.patched("mnist", type(spec)(**{**spec.__dict__, "remote": unreachable})), \
+            pytest.raises(ConfigError, match="cannot connect"):
         load_dataset("mnist", root)
     assert not root.exists() and not (isolated / "xdg").exists()
 

@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from c3bench.cli import app
 from c3bench.data import progress
-from c3bench.data.datasets import DATASETS, load_dataset
+from c3bench.data.datasets import load_dataset
 from c3bench.data.download import ChecksumError, DownloadError, RemoteFile, fetch
 from c3bench.hparams import ConfigError
+from c3bench.registry import DATASETS
 from tests.conftest import require_data
 
 LABELS = "MNIST/raw/t10k-labels-idx1-ubyte.gz"
@@ -154,7 +155,7 @@ def test_load_dataset_downloads_missing_files_from_a_mirror(server, tmp_path, mo
     root = tmp_path / "fresh"
     data = load_dataset("mnist", root)
     assert len(data.splits["train"]) == 60_000 and len(data.splits["test"]) == 10_000
-    for remote in DATASETS["mnist"].remote:
+    for remote in DATASETS.get("mnist").remote:
         assert hashlib.md5((root / remote.path).read_bytes()).hexdigest() == remote.md5
     assert not (root / ".c3bench-cache").exists()  # the tensor cache stays out of the data root
     assert list((tmp_path / "xdg" / "c3bench" / "tensors").glob("mnist-*.pt"))
@@ -223,12 +224,12 @@ def test_load_dataset_rejects_a_wrong_archive_from_a_mirror_and_keeps_nothing(se
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("C3BENCH_OFFLINE", raising=False)
     root = tmp_path / "fresh"
-    remote = DATASETS["cifar10"].remote[0]
+    remote = DATASETS.get("cifar10").remote[0]
     # only the mirror is tried here: the canonical source is swapped for an unreachable local port
-    spec = DATASETS["cifar10"]
-    monkeypatch.setitem(DATASETS, "cifar10", type(spec)(**{**spec.__dict__, "remote": (
-        RemoteFile(remote.path, ("http://127.0.0.1:9/cifar-10-python.tar.gz",), md5=remote.md5, size=remote.size),)}))
-    with pytest.raises(ConfigError) as info:
+    spec = DATASETS.get("cifar10")
+    swapped = type(spec)(**{**spec.__dict__, "remote": (
+        RemoteFile(remote.path, ("http://127.0.0.1:9/cifar-10-python.tar.gz",), md5=remote.md5, size=remote.size),)})
+    with DATASETS.patched("cifar10", swapped), pytest.raises(ConfigError) as info:
         load_dataset("cifar10", root)
     assert "rejected" in str(info.value) and "size" in str(info.value)
     assert not root.exists()  # neither files nor the folders made for them

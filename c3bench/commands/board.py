@@ -63,6 +63,8 @@ def register(app: typer.Typer) -> None:
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder, to recompute "
                                               "the entries' data digests (env C3BENCH_DATA)."),
         no_data: bool = typer.Option(False, "--no-data", help="Skip recomputing data digests (no dataset here)."),
+        html: Path | None = typer.Option(None, "--html", help="When every board passes, also write the web site "
+                                         "of the boards to this folder."),
     ) -> None:
         """Recompute every number on every board from the raw per-round logs and check every entry's
         values, status and provenance; exit 1 on any problem."""
@@ -80,6 +82,11 @@ def register(app: typer.Typer) -> None:
                       highlight=False)
         if not boards:
             err.print(f"no boards under {board_dir}", highlight=False)
+        if html is not None:
+            from c3bench.site import write_site
+
+            written = write_site(board_dir, html)
+            err.print(f"wrote {len(written)} files; open {html / 'index.html'}", highlight=False)
 
     @board_app.command("verify")
     @user_errors

@@ -15,7 +15,6 @@ from typing import Any
 
 import typer
 
-
 # Two each of a Raspberry Pi 4, a Jetson Nano, a phone and a laptop: devices 20x apart in compute, on Wi-Fi,
 # sharing an edge server, the heterogeneity EdgeSplit (Zhang et al., 2024) is designed for. (The paper's
 # exact testbed is not in the shared summary; this fleet is c3bench's stand-in.)

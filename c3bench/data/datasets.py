@@ -65,6 +65,7 @@ from c3bench.data.download import (
 from c3bench.data.root import download_root, is_writable, search_roots, tensor_cache_dir
 from c3bench.federation import Normalization
 from c3bench.hparams import ConfigError, did_you_mean
+from c3bench.registry import DATASETS
 
 SIZE = 32
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -225,7 +226,7 @@ def _notmnist_layout(description: str, path: str) -> Layout:
 
 
 _TORONTO = "https://www.cs.toronto.edu/~kriz/"
-DATASETS: dict[str, DatasetSpec] = {
+_SPECS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(
         "mnist", "MNIST handwritten digits, 60k train / 10k test, 28x28 gray", _gray(0.1000, 0.2752),
         (_idx_layout("MNIST", MNIST_CLASSES),),
@@ -269,15 +270,17 @@ DATASETS: dict[str, DatasetSpec] = {
                                               "https://commondatastorage.googleapis.com/books1000/notMNIST_small.tar.gz"),
                     size=8458043),)),
 }
+for _spec in _SPECS.values():  # one registry for every kind of name (c3bench.registry)
+    DATASETS.register(_spec.name, _spec)
 
 
 def dataset_names() -> list[str]:
     """Names of the built-in datasets."""
-    return list(DATASETS)
+    return list(_SPECS)  # registration order (a protocol's choices list them so)
 
 
 def _downloadable() -> dict[str, str]:
-    return {r.path: r.md5 for spec in DATASETS.values() for r in spec.remote if r.md5 is not None}
+    return {r.path: r.md5 for spec in DATASETS.items().values() for r in spec.remote if r.md5 is not None}
 
 
 def known_checksums() -> dict[str, str]:
@@ -297,9 +300,7 @@ def restore_hint(rel: str) -> str:
 
 
 def get_spec(name: str) -> DatasetSpec:
-    if name not in DATASETS:
-        raise ConfigError(f"unknown dataset '{name}'.{did_you_mean(name, DATASETS)} Available: {', '.join(DATASETS)}.")
-    return DATASETS[name]
+    return DATASETS.get(name)
 
 
 # ---------------------------------------------------------------- preprocessing
