@@ -195,6 +195,29 @@ def row_cells(r: RowReport) -> list[str]:
             _num(p.get("c3"), ".2f"), _num(r.c3, ".3f")]
 
 
+COMPACT_HEADERS = ("row", "seeds", "accuracy: published → c3bench", "Δ", "ok", "GB: pub. → paper conv. (as sent)",
+                   "client T: pub. → c3bench", "total T: pub. → c3bench", "C3: pub. → c3bench")
+
+
+def compact_cells(r: RowReport) -> list[str]:
+    """The row for a terminal: each published value beside c3bench's (costs in the paper's convention,
+    bandwidth as sent in brackets)."""
+    p = r.published or {}
+
+    def pair(published: float | None, ours: float | None, spec: str = ".3g") -> str:
+        return f"{_num(published, spec)} → {_num(ours, spec)}"
+
+    bandwidth = pair(p.get("bandwidth_gb"), r.paper.bandwidth_gb if r.paper else None)
+    if r.c3bench:
+        bandwidth += f" ({r.c3bench.bandwidth_gb:.3g})"
+    return [r.label, f"{len(r.seeds)}/{len(r.planned_seeds)}",
+            f"{_pm(p.get('accuracy'), p.get('accuracy_std'))} → {_pm(r.accuracy_mean, r.accuracy_std)}",
+            _num(r.delta, "+.2f"), "-" if r.within is None else ("yes" if r.within else "no"), bandwidth,
+            pair(p.get("client_tflops"), r.paper.client_t if r.paper else None),
+            pair(p.get("total_tflops"), r.paper.total_t if r.paper else None),
+            f"{_num(p.get('c3'), '.2f')} → {_num(r.c3, '.3f')}"]
+
+
 def caption(report: Report) -> str:
     shrunk = report.shrunk
     parts = [f"{report.title}", f"Source: {report.source}." if report.source else ""]

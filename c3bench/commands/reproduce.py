@@ -131,13 +131,13 @@ def _list(out, configs) -> None:
 def _print_table(out, report) -> None:
     from rich.table import Table
 
-    from c3bench.reproduce import HEADERS, caption, row_cells
+    from c3bench.reproduce import COMPACT_HEADERS, caption, compact_cells
 
     table = Table(title=f"{report.config} ({report.protocol})", caption=caption(report), caption_justify="left")
-    for h in HEADERS:
-        table.add_column(h, justify="left" if h in ("row", "within") else "right")
+    for h in COMPACT_HEADERS:
+        table.add_column(h, justify="left" if h in ("row", "ok") else "right")
     for r in report.rows:
-        table.add_row(*row_cells(r))
+        table.add_row(*compact_cells(r))
     out.print(table)
 
 
