@@ -93,6 +93,16 @@ class RowReport:
 
 
 @dataclass
+class ClaimResult:
+    """A claim of the source in c3bench's numbers (costs in the paper's convention, as published)."""
+
+    claim: str
+    published: float | None
+    ours: float | None
+    verdict: str
+
+
+@dataclass
 class Report:
     config: str
     title: str
@@ -102,6 +112,7 @@ class Report:
     configured_seeds: list[int]
     score: dict[str, float]
     rows: list[RowReport]
+    claims: list[ClaimResult] = field(default_factory=list)
 
     @property
     def shrunk(self) -> list[str]:
@@ -153,6 +164,39 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
     return out
 
 
+def _measure(row: RowReport, measure: str) -> float | None:
+    if row.accuracy_mean is None:
+        return None
+    return {"accuracy": row.accuracy_mean, "c3": row.c3, "bandwidth_gb": row.paper.bandwidth_gb,
+            "client_t": row.paper.client_t, "total_t": row.paper.total_t}[measure]
+
+
+def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
+    """Whether a claim holds in these rows: a difference or ratio in the claimed direction and at least half
+    the published size holds; in the direction but smaller is weaker; otherwise it does not hold."""
+    by_name = {r.name: r for r in rows}
+    values = [_measure(by_name[n], claim.measure) if n in by_name else None for n in claim.rows]
+    if any(v is None for v in values):
+        return ClaimResult(claim.claim, claim.published, None, "not checked: a row has no result yet")
+    if claim.compare == "best":
+        higher_is_better = claim.measure in ("accuracy", "c3")
+        ranked = sorted((r for r in rows if _measure(r, claim.measure) is not None),
+                        key=lambda r: _measure(r, claim.measure), reverse=higher_is_better)
+        best = ranked[0]
+        return ClaimResult(claim.claim, None, values[0], "holds" if best.name == claim.rows[0] else
+                           f"does not hold: {best.label} is better ({_measure(best, claim.measure):.3g})")
+    a, b = values
+    ours = a - b if claim.compare == "difference" else (a / b if b else float("inf"))
+    neutral = 0.0 if claim.compare == "difference" else 1.0
+    if ours <= neutral:
+        verdict = "does not hold"
+    elif claim.published is not None and abs(ours - neutral) < abs(claim.published - neutral) / 2:
+        verdict = "weaker: in the claimed direction, less than half the published size"
+    else:
+        verdict = "holds"
+    return ClaimResult(claim.claim, claim.published, ours, verdict)
+
+
 def build_report(config: StudyConfig, planned: Sequence[PlannedRun],
                  records: dict[str, tuple[str, dict[str, Any]]]) -> Report:
     """``records``: result name -> (file, record), for the planned runs that have one."""
@@ -161,8 +205,9 @@ def build_report(config: StudyConfig, planned: Sequence[PlannedRun],
         mine = [p for p in planned if p.row.name == row.name]
         found = [records[p.run.name] for p in mine if p.run.name in records]
         rows.append(row_report(row, [p.seed for p in mine], found, dict(config.score)))
+    claims = [check_claim(c, rows) for c in config.claims if all(n in {r.name for r in rows} for n in c.rows)]
     return Report(config.name, config.description, config.source, config.protocol, config.rounds,
-                  list(config.seeds), dict(config.score), rows)
+                  list(config.seeds), dict(config.score), rows, claims)
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -238,6 +283,12 @@ def render_markdown(report: Report) -> str:
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(row_cells(r)) + " |" for r in report.rows]
     notes = [f"- {r.label}: {r.note}" for r in report.rows if r.note]
+    if report.claims:
+        notes += ["", "**The source's claims in c3bench's numbers** (costs in the paper's convention):", ""]
+        for c in report.claims:
+            shown = "-" if c.ours is None else f"{c.ours:.3g}"
+            published = "" if c.published is None else f" (published: {c.published:.3g})"
+            notes.append(f"- {c.claim}: c3bench {shown}{published}: **{c.verdict}**.")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 

@@ -55,7 +55,10 @@ FOLDER = Path(__file__).resolve().parent
 FAMILIES = ("federated", "split")
 REFERENCE_FIELDS = ("accuracy", "accuracy_std", "bandwidth_gb", "client_tflops", "total_tflops", "c3")
 SCORE_FIELDS = ("bmax_gb", "cmax_tflops", "temperature")
-_TOP_KEYS = ("name", "description", "source", "protocol", "rounds", "backbone", "seeds", "budgets", "score",
+CLAIM_MEASURES = ("accuracy", "bandwidth_gb", "client_t", "total_t", "c3")
+CLAIM_COMPARISONS = ("difference", "ratio", "best")
+_CLAIM_KEYS = ("claim", "measure", "compare", "rows", "published")
+_TOP_KEYS = ("name", "description", "source", "protocol", "rounds", "backbone", "seeds", "budgets", "score", "claims",
              "protocol_params", "params", "runs", "method", "reference", "label", "note", "reference_convention")
 _RUN_KEYS = ("name", "label", "method", "params", "protocol_params", "reference", "note", "rounds")
 
@@ -91,6 +94,19 @@ class ConfigRun:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A qualitative claim of the source, checked in c3bench's numbers: ``difference`` or ``ratio`` of a
+    measure between ``rows[0]`` and ``rows[1]``, or ``best``: ``rows[0]`` has the best value of all rows
+    (highest accuracy or C3, lowest cost). ``published`` is the source's own value of that comparison."""
+
+    claim: str
+    measure: str
+    compare: str
+    rows: tuple[str, ...]
+    published: float | None = None
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A configuration file: shared settings and its runs."""
 
@@ -106,6 +122,7 @@ class StudyConfig:
     protocol_params: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)  # shared; family tables nested
     score: Mapping[str, float] = field(default_factory=dict)  # the source's C3 budgets (paper convention)
+    claims: tuple[Claim, ...] = ()
     path: Path | None = None
 
     @property
@@ -150,6 +167,7 @@ class StudyConfig:
             "protocol_params": dict(self.protocol_params), "params": _plain(self.params), "rounds": self.rounds,
             "backbone": self.backbone, "seeds": list(self.seeds), "budgets": dict(self.budgets),
             "score": dict(self.score),
+            "claims": [vars(c) | {"rows": list(c.rows)} for c in self.claims],
             "runs": [{"name": r.name, "label": r.label, "method": r.method, "params": dict(r.params),
                       "protocol_params": dict(r.protocol_params), "rounds": r.rounds, "note": r.note,
                       "reference": r.reference.as_dict() if r.reference else None} for r in self.runs],
@@ -209,6 +227,27 @@ def _run(data: Mapping[str, Any], convention: str, source: str, index: int) -> C
                      note=str(data.get("note", "")))
 
 
+def _claims(items: Any, row_names: set[str], source: str) -> tuple[Claim, ...]:
+    if not isinstance(items, list):
+        raise _fail(source, "[[claims]] must be a list of tables.")
+    out = []
+    for i, item in enumerate(items):
+        where = f"claims[{i}]"
+        data = _table(item, source, where)
+        _check_keys(data, _CLAIM_KEYS, source, where)
+        rows = tuple(data.get("rows", ()))
+        if data.get("measure") not in CLAIM_MEASURES or data.get("compare") not in CLAIM_COMPARISONS:
+            raise _fail(source, f"{where}: measure must be one of {', '.join(CLAIM_MEASURES)} and compare one of "
+                                f"{', '.join(CLAIM_COMPARISONS)}.")
+        wanted = 1 if data["compare"] == "best" else 2
+        if len(rows) != wanted or any(r not in row_names for r in rows):
+            raise _fail(source, f"{where}: rows must name {wanted} of this file's runs, got {list(rows)}.")
+        published = data.get("published")
+        out.append(Claim(str(data.get("claim", "")), data["measure"], data["compare"], rows,
+                         None if published is None else _number(published, source, f"{where}.published")))
+    return tuple(out)
+
+
 def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: Path | None = None) -> StudyConfig:
     """Validate the TOML content of a configuration file."""
     _check_keys(data, _TOP_KEYS, source, "the file")
@@ -255,7 +294,7 @@ def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: 
         protocol=protocol, runs=runs, source=str(data.get("source", "")), rounds=rounds,
         backbone=data.get("backbone"), seeds=tuple(dict.fromkeys(seeds)), budgets=budgets,
         protocol_params=_table(data.get("protocol_params", {}), source, "protocol_params"), params=params,
-        score=score, path=path,
+        score=score, claims=_claims(data.get("claims", []), {r.name for r in runs}, source), path=path,
     )
 
 
