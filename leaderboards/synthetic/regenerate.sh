@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-create this board's entries with the current code: real runs, then a fresh submission.
+# Re-create this board's entries with the current code, from a clean checkout (the board accepts only
+# committed code): real runs, then a fresh submission.
 # Needed when the synthetic protocol's source changes (its content hash is in every entry and
 # `c3bench leaderboard check` compares it with the registered protocol's). About 10 CPU-minutes.
 set -euo pipefail
