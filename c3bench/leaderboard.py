@@ -361,13 +361,18 @@ def row_status(row: ScoreRow, board: Board, records: dict[str, dict[str, Any]]) 
     return status
 
 
+def accuracy_text(row: ScoreRow) -> str:
+    """Mean accuracy, with its std over seeds only where there is more than one seed."""
+    return f"{row.accuracy_mean:.2f} ± {row.accuracy_std:.2f}" if row.seeds > 1 else f"{row.accuracy_mean:.2f}"
+
+
 def _row_cells(rank: int, row: ScoreRow, board: Board, records: dict[str, dict[str, Any]],
                settings: dict[str, str]) -> list[str]:
     first = records[row.files[0]]
     links = ", ".join(f"[s{records[f]['config']['seed']}]({ENTRIES}/{Path(f).name})"
                       for f in sorted(row.files, key=lambda f: records[f]["config"]["seed"]))
     return [str(rank), row.method, settings.get(row.config_hash) or "-", str(first["config"]["rounds"]), str(row.seeds),
-            _fmt(row.c3, ".4f"), f"{row.accuracy_mean:.2f} ± {row.accuracy_std:.2f}", f"{row.bandwidth_gb:.4g}",
+            _fmt(row.c3, ".4f"), accuracy_text(row), f"{row.bandwidth_gb:.4g}",
             f"{row.client_tflops:.4g}", f"{row.total_tflops:.4g}", _fmt(row.sim_time_s, ".4g"),
             row_status(row, board, records), links]
 

@@ -250,7 +250,7 @@ def _table(data: _BoardData) -> str:
             _cell(cols["seeds"], str(row.seeds), row.seeds),
             _cell(cols["c3"], _fmt(row.c3, ".4f"), row.c3),
             _cell(cols["accuracy"], "", row.accuracy_mean,
-                  f'{row.accuracy_mean:.2f}<span class="pm"> ± {row.accuracy_std:.2f}</span>'),
+                  f'{row.accuracy_mean:.2f}' + (f'<span class="pm"> ± {row.accuracy_std:.2f}</span>' if row.seeds > 1 else "")),
             _cell(cols["gb"], f"{row.bandwidth_gb:.4g}", row.bandwidth_gb),
             _cell(cols["client_tflops"], f"{row.client_tflops:.4g}", row.client_tflops),
             _cell(cols["total_tflops"], f"{row.total_tflops:.4g}", row.total_tflops),
