@@ -152,7 +152,7 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
         return out
     accs = [r["totals"]["accuracy"] for r in found]
     out.accuracy_mean = statistics.fmean(accs)
-    out.accuracy_std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    out.accuracy_std = statistics.stdev(accs) if len(accs) > 1 else None  # no spread from one seed
     out.paper, out.c3bench = _measures(found, "paper"), _measures(found, "c3bench")
     if ref is not None and ref.accuracy is not None:
         out.delta = out.accuracy_mean - ref.accuracy
