@@ -1,4 +1,4 @@
-"""The investigation scripts under leaderboards/investigations run on a tiny real federation."""
+"""The investigation scripts under investigations/ run on a tiny real federation."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 
 from c3bench.runner import Runner, RunSpec, resolve
 
-SCRIPT = Path(__file__).resolve().parents[1] / "leaderboards" / "investigations" / "fl_local_eval.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "investigations" / "fl_local_eval.py"
 TINY = {"num_clients": "3", "train_per_client": "96", "test_per_client": "32", "batch_size": "16"}
 
 

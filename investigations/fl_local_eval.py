@@ -5,7 +5,7 @@ deploys). Some FL code bases report instead the accuracy of each client's model 
 local training, on that client's own test split. On label-skewed protocols the two differ widely;
 this script measures both for the last round of a c3bench FL record:
 
-    python leaderboards/investigations/fl_local_eval.py RECORD.json [--checkpoint CK.pt] [--data-root DIR]
+    python investigations/fl_local_eval.py RECORD.json [--checkpoint CK.pt] [--data-root DIR]
 
 Without ``--checkpoint`` it replays the record's first R-1 rounds (same seed, settings and thread
 count, so the replay matches the record, which it checks) and then plays round R by hand: each
