@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"{out['method']}, round {out['round']}: replay matches the record: {out['replay_matches_record']}")
-    for i, (g, loc) in enumerate(zip(out["global_before_round"], out["local_after_training"])):
+    for i, (g, loc) in enumerate(zip(out["global_before_round"], out["local_after_training"], strict=True)):
         print(f"  client {i}: global model {g:6.2f}%   its local model after training {loc:6.2f}%")
     print(f"  mean: global {out['global_mean']:.2f}%   local {out['local_mean']:.2f}%")
     return 0
