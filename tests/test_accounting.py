@@ -59,6 +59,48 @@ def test_bandwidth_budget_raises_at_the_charge_that_crosses_it():
         channel.send(torch.zeros(10), src=0, dst=SERVER)
 
 
+def _send_mixed_payloads(channel: Channel) -> None:
+    sparse = torch.zeros(1000)
+    sparse[:10] = 2.0
+    channel.send({"w": torch.randn(6, 5).relu(), "b": torch.zeros(4)}, src=0, dst=SERVER)
+    channel.send(sparse, src=SERVER, dst=1, encoding=Encoding.SPARSE)
+    channel.send(torch.zeros(3), src=1, dst=0, encoding=Encoding.SPARSE)
+    channel.send(torch.ones(2, 2), src=1, dst=SERVER, paper_counted=False)
+
+
+@pytest.mark.parametrize("budget", [None, 10**6])
+def test_deferred_counts_stay_on_the_device_until_the_round_ends_and_then_equal_the_immediate_ones(budget):
+    """What a CUDA run does (counts that read values stay 0-dim tensors; sizes from shapes are ints at
+    once), forced on CPU tensors, against the immediate counts."""
+    totals = []
+    for defer in (False, True):
+        torch.manual_seed(0)
+        ledger = Ledger(2, budgets=Budgets(bandwidth_bytes=budget))
+        ledger.begin_round()
+        channel = Channel(ledger, defer_counts=defer)
+        _send_mixed_payloads(channel)
+        if defer:
+            assert isinstance(ledger.current[0].paper_bytes_up, torch.Tensor)
+            assert isinstance(ledger.current[0].bytes_up, int) and ledger.current[0].messages_up == 1
+            assert isinstance(ledger.current[1].bytes_down, torch.Tensor)  # sparse: value-dependent
+        per_client = ledger.end_round()
+        assert all(isinstance(v, int) for c in per_client for v in c.as_dict().values())
+        totals.append(([c.as_dict() for c in per_client], ledger.finished.as_dict()))
+    assert totals[0] == totals[1]
+    assert totals[0][1]["bytes_down"] == 10 * 4 + 40 and totals[0][1]["paper_bytes_peer"] == 0
+
+
+def test_a_deferred_sparse_send_still_stops_at_the_bandwidth_budget():
+    ledger = Ledger(1, budgets=Budgets(bandwidth_bytes=100))
+    ledger.begin_round()
+    channel = Channel(ledger, defer_counts=True)
+    sparse = torch.zeros(1000)
+    sparse[:5] = 1.0
+    channel.send(sparse, src=0, dst=SERVER, encoding=Encoding.SPARSE)  # 5 values + 5 indices: 40 B
+    with pytest.raises(BudgetExceeded):
+        channel.send(torch.ones(20), src=0, dst=SERVER, encoding=Encoding.SPARSE)
+
+
 class SmallNet(nn.Module):
     def __init__(self):
         super().__init__()

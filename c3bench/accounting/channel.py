@@ -12,6 +12,12 @@ Encodings (bytes in the c3bench convention):
 
 Independently of the encoding, the AdaSplit authors' convention is recorded next to it:
 non-zero elements x 4 bytes, with no index cost (``paper_bytes``).
+
+Counting non-zeros reads values. For a tensor on an accelerator, ``Channel.send`` keeps such counts
+on the device (0-dim tensors) and the ledger turns them into integers at the end of the round, so a
+training step never waits for the device; sizes from shapes (dense bytes, messages) are integers at
+once. Only a declared bandwidth budget with the sparse encoding makes a send wait (the budget is
+checked at every charge).
 """
 
 from __future__ import annotations
@@ -46,6 +52,19 @@ def tensor_bytes(t: torch.Tensor, encoding: Encoding) -> tuple[int, int]:
     return honest, nnz * 4
 
 
+def deferred_tensor_bytes(t: torch.Tensor, encoding: Encoding) -> tuple[int | torch.Tensor, torch.Tensor | int]:
+    """``tensor_bytes`` without reading a value on the host: what depends on values stays a 0-dim
+    tensor on ``t``'s device (the same integers once read)."""
+    numel, elem = t.numel(), t.element_size()
+    if not numel:
+        return 0, 0
+    nnz = torch.count_nonzero(t)
+    dense = numel * elem
+    if encoding is Encoding.DENSE:
+        return dense, nnz * 4
+    return torch.clamp(nnz * elem + torch.clamp(4 * nnz, max=math.ceil(numel / 8)), max=dense), nnz * 4
+
+
 def _tensors(payload: Any) -> list[torch.Tensor]:
     if isinstance(payload, torch.Tensor):
         return [payload]
@@ -76,10 +95,24 @@ def payload_bytes(payload: Any, encoding: Encoding = Encoding.DENSE) -> tuple[in
 
 
 class Channel:
-    """Moves payloads between endpoints (a client index or ``SERVER``) and charges the ledger."""
+    """Moves payloads between endpoints (a client index or ``SERVER``) and charges the ledger.
 
-    def __init__(self, ledger: Ledger):
+    ``defer_counts``: keep value-dependent counts on the device until the round ends (default: for
+    tensors that are not on the CPU, where reading a count would stall the device).
+    """
+
+    def __init__(self, ledger: Ledger, defer_counts: bool | None = None):
         self.ledger = ledger
+        self.defer_counts = defer_counts
+
+    def _bytes(self, payload: Any, encoding: Encoding) -> tuple[int | torch.Tensor, int | torch.Tensor]:
+        honest: int | torch.Tensor = 0
+        paper: int | torch.Tensor = 0
+        for t in _tensors(payload):
+            defer = self.defer_counts if self.defer_counts is not None else t.device.type != "cpu"
+            h, p = deferred_tensor_bytes(t, encoding) if defer else tensor_bytes(t, encoding)
+            honest, paper = honest + h, paper + p
+        return honest, paper
 
     def send(
         self,
@@ -103,6 +136,6 @@ class Channel:
             direction, client = "up", src
         else:
             direction, client = "peer", src  # charged to the sender
-        honest, paper = payload_bytes(payload, encoding)
+        honest, paper = self._bytes(payload, encoding)
         self.ledger.charge_bytes(int(client), direction, honest, paper if paper_counted else 0)
         return _copy(payload)

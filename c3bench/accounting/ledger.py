@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # records are read without torch; only the type names it
+    import torch
 
 DIRECTIONS = ("up", "down", "peer")  # client->server, server->client, client->client
 SIDES = ("client", "server")
@@ -63,6 +67,10 @@ class Counters:
         d["paper_bytes_total"] = self.paper_bytes_total
         return d
 
+    def resolved(self) -> Counters:
+        """These counters with every count still held on a device (see the channel) read as an int."""
+        return Counters(**{f.name: int(getattr(self, f.name)) for f in fields(self)})
+
     @classmethod
     def total(cls, items: Iterable[Counters]) -> Counters:
         out = cls()
@@ -106,7 +114,7 @@ class Ledger:
 
     def end_round(self) -> list[Counters]:
         """Close the round, fold it into the totals and return its per-client counters."""
-        per_client = self.current
+        per_client = [c.resolved() for c in self.current]  # one wait for the device per round, at most
         self.finished.add(Counters.total(per_client))
         self.current = []
         return per_client
@@ -115,7 +123,7 @@ class Ledger:
         out = Counters()
         out.add(self.finished)
         out.add(Counters.total(self.current))
-        return out
+        return out.resolved()
 
     def _bucket(self, client: int) -> Counters:
         if not self.current:
@@ -136,7 +144,9 @@ class Ledger:
             if used > limit:
                 raise BudgetExceeded(what, used, limit)
 
-    def charge_bytes(self, client: int, direction: str, nbytes: int, paper_bytes: int) -> None:
+    def charge_bytes(self, client: int, direction: str, nbytes: int | torch.Tensor,
+                     paper_bytes: int | torch.Tensor) -> None:
+        """Charge one message; byte counts may be 0-dim device tensors, read when the round ends."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}")
         if self.charging:
