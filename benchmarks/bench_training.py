@@ -12,7 +12,7 @@ When b and a differ by more than 10% the machine was busy and no ratio is printe
 reference time / c3bench time: above 1 means c3bench is faster than the reference.
 
 Parts: (1) one round of every method on a Mixed-CIFAR-shaped synthetic federation; (2) FedAvg with
-clients in worker processes against the serial round; (3) a 3-round NIID-Bench-setting FedAvg job
+clients in worker processes, and stacked into one model, against the serial round; (3) a 3-round NIID-Bench-setting FedAvg job
 end to end (start-up, data load, evaluation) against a plain loop over the same samples; (4) AdaSplit
 on the real Mixed-CIFAR, its local and global rounds, projected to 20 rounds against the naive loop.
 Results are written, with the date and the machine, to --out.
@@ -219,8 +219,9 @@ def part_methods(clients: int, per_client: int) -> list[Bracketed]:
     return out
 
 
-def part_parallel(clients: int, per_client: int) -> Bracketed:
-    """FedAvg, serial round (all threads) against clients in worker processes (one thread each)."""
+def part_parallel(clients: int, per_client: int) -> list[Bracketed]:
+    """FedAvg, serial round (all threads) against clients in worker processes (one thread each) and
+    against clients stacked into one model (``--stack-clients``)."""
     data = {"num_clients": str(clients), "train_per_client": str(per_client), "test_per_client": "8",
             "batch_size": "100"}
 
@@ -231,9 +232,16 @@ def part_parallel(clients: int, per_client: int) -> Bracketed:
         return c3bench_round(RunSpec("fedavg", "synthetic", overrides=data, rounds=2, backbone="lenet",
                                      client_workers=clients))  # one single-thread worker per client
 
-    result = bracket("fedavg, clients in worker processes", parallel, serial, ref_label="the serial c3bench round")
-    print(_line(result), flush=True)
-    return result
+    def stacked() -> float:
+        return c3bench_round(RunSpec("fedavg", "synthetic", overrides=data, rounds=1, backbone="lenet",
+                                     stack_clients=True))
+
+    results = [bracket("fedavg, clients in worker processes", parallel, serial, ref_label="the serial c3bench round"),
+               bracket("fedavg, clients stacked into one model (vmap)", stacked, serial,
+                       ref_label="the serial c3bench round")]
+    for result in results:
+        print(_line(result), flush=True)
+    return results
 
 
 PLAIN_NIID_JOB = """
@@ -408,8 +416,8 @@ def main() -> None:
         sections[f"One round of each method ({args.clients} clients x {args.per_client} images, LeNet)"] = \
             part_methods(args.clients, args.per_client)
     if "parallel" in parts:
-        sections["FedAvg: clients in worker processes against the serial round"] = \
-            [part_parallel(args.clients, 2 * args.per_client)]
+        sections["FedAvg: clients in worker processes, or stacked into one model, against the serial round"] = \
+            part_parallel(args.clients, 2 * args.per_client)
     if "niid" in parts:
         sections["End to end: a 3-round NIID-Bench-setting FedAvg job"] = [part_niid_job(args.data_root)]
     if "adasplit" in parts:

@@ -22,12 +22,15 @@ def run(method: str | None = None, protocol: str | None = None, *, config: str |
         rounds: int | None = None, seed: int = 0, out: str | Path = "results", data_root: str | Path | None = None,
         backbone: str | None = None, budget_bandwidth: str | float | None = None,
         budget_compute: str | float | None = None, name: str | None = None, resume: bool = False,
-        force: bool = False, charge_inference: bool = False, client_workers: int = 1, **params: Any) -> Record:
+        force: bool = False, charge_inference: bool = False, client_workers: int = 1, stack_clients: bool = False,
+        device: str = "cpu", **params: Any) -> Record:
     """Train one configuration and return its sealed record (also written to ``out``).
 
     ``params`` are hyperparameters of the method or the protocol (``lr=0.01``, ``num_clients=3``;
     ``method__lr`` / ``protocol__seed_x`` when a name exists in both). Budgets take "3GB"/"5TFLOP" or
-    numbers (bytes, FLOPs). Raises ``c3bench.hparams.ConfigError`` for a bad configuration.
+    numbers (bytes, FLOPs). ``device`` is a torch device; ``client_workers`` and ``stack_clients`` are
+    ``c3bench run``'s ``--client-workers`` and ``--stack-clients``. Raises
+    ``c3bench.hparams.ConfigError`` for a bad configuration.
     """
     from c3bench.accounting.ledger import Budgets
     from c3bench.runner import Runner, RunSpec, resolve
@@ -41,7 +44,8 @@ def run(method: str | None = None, protocol: str | None = None, *, config: str |
     spec = RunSpec(method=method, protocol=protocol or (None if config else "synthetic"), config=config,
                    overrides=overrides, rounds=rounds, seed=seed, budgets=budgets, backbone=backbone,
                    data_root=str(data_root) if data_root is not None else None, name=name,
-                   charge_inference=charge_inference, client_workers=client_workers)
+                   charge_inference=charge_inference, client_workers=client_workers,
+                   stack_clients=stack_clients, device=device)
     return Runner(resolve(spec), out).execute(resume=resume, overwrite=force)
 
 

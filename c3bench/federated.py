@@ -21,17 +21,22 @@ round). The aggregation weights are the clients' data sizes, normalised over the
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call, vmap
 
 from c3bench.accounting import SERVER
 from c3bench.aggregation import weighted_average
 from c3bench.data.batches import batch_indices, make_batch
 from c3bench.hparams import HParam
 from c3bench.method import Method
+
+PER_STEP_HOOKS = ("local_penalty", "before_step", "after_step", "train_client")
 
 FL_HPARAMS: tuple[HParam, ...] = (
     HParam("sample_fraction", float, 1.0, "fraction of clients sampled each round", low=1e-9, high=1.0),
@@ -159,6 +164,71 @@ class FederatedMethod(Method):
                 ctx.progress((job.steps_before + steps) / job.round_steps)
         state = {name: t.detach().clone() for name, t in model.state_dict().items()}
         return LocalUpdate(client, state, self.finish_local(client, model, steps), steps)
+
+    def stacking_refusal(self) -> str | None:
+        """Why this run's clients cannot train as one stacked model (``train_clients_stacked``);
+        None when they can."""
+        changed = [h for h in PER_STEP_HOOKS if getattr(type(self), h) is not getattr(FederatedMethod, h)]
+        if changed:
+            return f"{self.name} changes the local step ({', '.join(changed)})"
+        if any(True for _ in self.local_model.buffers()):
+            return f"the {self.ctx.backbone} backbone has buffers (batch norm statistics)"
+        if len({c.num_train for c in self.ctx.federation.clients}) > 1:
+            return "the clients hold different amounts of data, so their batches do not line up"
+        return None
+
+    def train_clients_stacked(self, jobs: Sequence[ClientJob]) -> list[LocalUpdate]:
+        """``train_client`` for all ``jobs`` at once: the clients' models stacked into one set of
+        parameters and trained as one model under ``torch.func.vmap`` (one kernel per layer for every
+        client). Each client keeps its own batches (drawn from its own random stream in the loop's
+        order), its own loss and its own optimiser state (Adam and SGD act per element, so one
+        optimiser over the stacked parameters is one per client); FLOPs and samples are charged per
+        client, as in the loop. Results match the loop within float rounding (tests/test_federated.py).
+        """
+        ctx, p = self.ctx, self.p
+        model = self.local_model
+        model.train()
+        starts = []
+        for job in jobs:
+            received = dict(job.received)
+            model.load_state_dict(received.pop("model"))
+            self.start_local(job.client, model, received)
+            starts.append({name: t.detach().clone() for name, t in model.named_parameters()})
+        params = {name: torch.stack([s[name] for s in starts]).requires_grad_() for name in starts[0]}
+        opt = make_optimizer(params.values(), p["optimizer"], p["lr"], p["momentum"], p["weight_decay"])
+        data = [ctx.federation.clients[job.client] for job in jobs]
+        rngs = [ctx.stream("client", job.client, job.round_index) for job in jobs]
+        batched_loss = vmap(lambda weights, x, y: F.cross_entropy(functional_call(model, weights, (x,)), y))
+        scratch = copy.deepcopy(model)  # measures a step's FLOPs the first time its shape is seen
+        steps = 0
+        for _ in range(p["local_epochs"]):
+            epochs = [batch_indices(d.num_train, p["batch_size"], rng) for d, rng in zip(data, rngs, strict=True)]
+            for indices in zip(*epochs, strict=True):
+                batches = [make_batch(d.x_train, d.y_train, idx, d.normalization, ctx.federation.augment, rng)
+                           for d, idx, rng in zip(data, indices, rngs, strict=True)]
+                x = torch.stack([b[0] for b in batches]).to(ctx.device)
+                y = torch.stack([b[1] for b in batches]).to(ctx.device)
+                opt.zero_grad(set_to_none=True)
+                batched_loss(params, x, y).sum().backward()  # the clients' losses share no parameter
+                opt.step()
+                steps += 1
+                for job in jobs:
+                    with ctx.meter.count(("fl-step", ctx.backbone, tuple(x.shape[1:])), side="client",
+                                         client=job.client) as m:
+                        if m.measuring:
+                            loss = F.cross_entropy(scratch(x[0]), y[0])
+                            m.mark_backward()
+                            loss.backward()
+                    ctx.ledger.charge_samples(job.client, int(y.shape[1]))
+                ctx.progress((jobs[0].steps_before + steps * len(jobs)) / jobs[0].round_steps)
+        updates = []
+        for k, job in enumerate(jobs):
+            with torch.no_grad():
+                for name, t in model.named_parameters():
+                    t.copy_(params[name][k])
+            state = {name: t.detach().clone() for name, t in model.state_dict().items()}
+            updates.append(LocalUpdate(job.client, state, self.finish_local(job.client, model, steps), steps))
+        return updates
 
     def aggregate(self, arrivals: list[Arrival]) -> None:
         """Weighted average of what the server holds per client, weights proportional to data size."""

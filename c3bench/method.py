@@ -54,7 +54,7 @@ class RunContext:
     fleet: Fleet | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: Callable[[float], None] = lambda fraction: None  # fraction of the current round done
-    clients: Any = None  # a c3bench.parallel client executor (serial or worker processes); set by the runner
+    clients: Any = None  # a c3bench.parallel client executor (serial, worker processes or stacked); set by the runner
 
     def stream(self, *key: int | str) -> torch.Generator:
         """A random stream named by ``key``: the same for the same seed and key whatever ran before, so

@@ -1,5 +1,6 @@
-"""Where clients of a federated round train: in this process, one after another, or in worker
-processes, one thread each (``--client-workers N``).
+"""Where clients of a federated round train: in this process, one after another, in worker
+processes, one thread each (``--client-workers N``), or together as one stacked model
+(``--stack-clients``, for accelerators: one kernel per layer for every client).
 
 Both give the same record for the same settings: every client draws its batches from its own random
 stream (``RunContext.stream("client", i, round)``), results come back in the round's client order and
@@ -33,6 +34,9 @@ class SerialClients:
     """Clients train here, in order."""
 
     workers = 1
+
+    def check(self, method: Any) -> None:
+        """Every method's clients can train one after another."""
 
     def train(self, method: FederatedMethod, jobs: Sequence[ClientJob]) -> Iterator[LocalUpdate]:
         for job in jobs:
@@ -92,6 +96,9 @@ def _train_job(job: ClientJob, client_state: Any) -> tuple[LocalUpdate, Any, Cou
 class WorkerClients:
     """Clients train in ``workers`` processes (spawned once per run), ``threads`` torch threads each."""
 
+    def check(self, method: Any) -> None:
+        """Methods without a federated round never call ``train``."""
+
     def __init__(self, workers: int, threads: int | None = None):
         if workers < 2:
             raise ValueError("use SerialClients for one worker")
@@ -135,5 +142,35 @@ class WorkerClients:
         return {"client_workers": self.workers, "worker_threads": self.threads}
 
 
-def client_executor(workers: int, threads: int | None = None) -> SerialClients | WorkerClients:
+class StackedClients:
+    """The clients of a round train here together, as one model with stacked parameters
+    (``FederatedMethod.train_clients_stacked``); their records match the serial ones within float
+    rounding, not bit for bit."""
+
+    workers = 1
+
+    def check(self, method: Any) -> None:
+        """Refuse, before any training, a run whose clients cannot be stacked."""
+        from c3bench.federated import FederatedMethod
+        from c3bench.hparams import ConfigError
+
+        reason = method.stacking_refusal() if isinstance(method, FederatedMethod) else \
+            f"{method.name} is not a federated method"
+        if reason:
+            raise ConfigError(f"--stack-clients: {reason}; run without it.")
+
+    def train(self, method: FederatedMethod, jobs: Sequence[ClientJob]) -> Iterator[LocalUpdate]:
+        yield from method.train_clients_stacked(jobs)
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> dict[str, Any]:
+        return {"client_workers": 1, "client_stacking": True}
+
+
+def client_executor(workers: int, threads: int | None = None,
+                    stacked: bool = False) -> SerialClients | WorkerClients | StackedClients:
+    if stacked:  # resolve() refuses stacking together with worker processes
+        return StackedClients()
     return SerialClients() if workers <= 1 else WorkerClients(workers, threads)

@@ -60,6 +60,7 @@ class RunSpec:
     devices: str | None = None  # fleet for simulated time: presets, random[:SEED] or a .json/.toml file
     charge_inference: bool = False  # charge evaluation traffic and compute (split inference) to the ledger
     client_workers: int = 1  # federated methods: train the clients of a round in this many processes
+    stack_clients: bool = False  # federated methods: train a round's clients as one stacked model
 
 
 @dataclass
@@ -161,6 +162,8 @@ def resolve(spec: RunSpec) -> ResolvedRun:
         raise ConfigError(f"--seed must be an integer in [0, 2^32), got {spec.seed}.")
     if spec.client_workers < 1:
         raise ConfigError(f"--client-workers must be at least 1, got {spec.client_workers}.")
+    if spec.stack_clients and spec.client_workers > 1:
+        raise ConfigError("--stack-clients trains every client in this process; drop --client-workers.")
     backbone = spec.backbone or protocol_cls.default_backbone
     if backbone not in registry.BACKBONES:
         registry.BACKBONES.get(backbone)  # ConfigError with a did-you-mean
@@ -211,6 +214,8 @@ def command_line(run: ResolvedRun) -> str:
         parts += ["--devices", str(cfg["devices"])]
     if cfg.get("charge_inference"):
         parts.append("--charge-inference")
+    if run.spec.stack_clients:  # the one execution mode whose records differ (in the last bits)
+        parts.append("--stack-clients")
     return shlex.join(parts)
 
 
@@ -292,9 +297,12 @@ class Runner:
         ctx = RunContext(
             federation=federation, params=run.method_params, seed=spec.seed, rounds=run.rounds,
             backbone=run.backbone, channel=Channel(ledger), meter=FlopMeter(ledger), ledger=ledger, fleet=fleet,
-            device=torch.device(spec.device), clients=client_executor(spec.client_workers),
+            device=torch.device(spec.device),
+            clients=client_executor(spec.client_workers, stacked=spec.stack_clients),
         )
-        return federation, ctx, run.method_cls(ctx), fleet
+        method = run.method_cls(ctx)
+        ctx.clients.check(method)
+        return federation, ctx, method, fleet
 
     def _base_record(self, federation: Federation, method: Method, ctx: RunContext, fleet: Fleet) -> dict[str, Any]:
         timing = method.timing()

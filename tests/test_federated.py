@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from c3bench.methods.fednova import normalizer
 
 from c3bench.federation import Federation
+from c3bench.hparams import ConfigError
 from c3bench.method import derive_seed
 from c3bench.models import build_backbone
 from c3bench.results import strip_volatile
@@ -305,3 +306,45 @@ def test_sampling_picks_the_right_number_reproducibly_and_charges_only_them(tmp_
     assert len(set(picks[0])) > 1
     _, ctx, other = build(tmp_path / "c", "fedavg", seed=1, **common)
     assert [tuple(x["selected"]) for x in train(ctx, other, 4)] != picks[0]
+
+
+# ------------------------------------------------------------------ clients stacked into one model
+@pytest.mark.parametrize("method,backbone,settings,atol", [
+    # Adam divides by sqrt(v): a gradient near zero turns rounding into up to ~lr per step; 1e-4 is 1/80 of
+    # the 8 steps' possible drift at lr 1e-3
+    ("fedavg", "lenet", {"batch_size": "16", "lr": "0.001"}, 1e-4),  # the LRN under vmap
+    ("fedavg", "simple-cnn", {**SGD, "local_epochs": "2"}, 1e-5),
+    ("fednova", "simple-cnn", {"batch_size": "16", "num_clients": "3"}, 1e-4),
+])
+def test_stacked_clients_train_as_the_serial_loop_does(tmp_path, method, backbone, settings, atol):
+    runs = []
+    for stacked in (False, True):
+        _, ctx, m = build(tmp_path / str(stacked), method, stack_clients=stacked, backbone=backbone, **settings)
+        train(ctx, m, 2)
+        runs.append((state(m), ctx.ledger.finished.as_dict(), type(ctx.clients).__name__))
+    (serial, serial_counts, serial_kind), (stacked, stacked_counts, stacked_kind) = runs
+    assert (serial_kind, stacked_kind) == ("SerialClients", "StackedClients")
+    assert stacked_counts == serial_counts and serial_counts["client_flops"] > 0  # bytes, FLOPs, samples exact
+    assert_states(serial, stacked, exact=False, atol=atol)
+    assert not torch.equal(serial["head.weight"], build(tmp_path / "fresh", method, backbone=backbone,
+                                                        **settings)[2].global_model.state_dict()["head.weight"])
+
+
+def test_a_stacked_run_says_so_in_its_record_and_its_command(tmp_path):
+    record = run_tiny(tmp_path, stack_clients=True)
+    assert record["execution"]["client_stacking"] is True and record["command"].endswith("--stack-clients")
+    assert "client_stacking" not in run_tiny(tmp_path / "serial")["execution"]
+
+
+@pytest.mark.parametrize("method,reason", [("fedprox", "local_penalty"), ("scaffold", "after_step"),
+                                           ("sl-basic", "not a federated method")])
+def test_stacking_is_refused_for_a_method_that_changes_the_local_step(tmp_path, method, reason):
+    with pytest.raises(ConfigError, match=reason):
+        build(tmp_path, method, stack_clients=True)
+
+
+def test_stacking_is_refused_for_unequal_clients_and_with_worker_processes(tmp_path):
+    _, _, method = build(tmp_path / "u", federation=unequal_federation(tmp_path / "f"))
+    assert "different amounts of data" in method.stacking_refusal()
+    with pytest.raises(ConfigError, match="drop --client-workers"):
+        resolve(tiny_spec(stack_clients=True, client_workers=2))

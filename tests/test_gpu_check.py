@@ -38,6 +38,8 @@ def test_the_cpu_dry_run_compares_every_counter_and_runs_a_packed_suite(tmp_path
     summary = json.loads((tmp_path / "gpu_check.json").read_text())
     assert rc == 0 and [r["row"] for r in summary["parity"]] == ["fedavg", "sl-basic"]
     assert all(r["accounting_equal"] and r["mismatched"] == {} for r in summary["parity"])
+    fedavg = summary["parity"][0]
+    assert fedavg["stacked"]["accounting_equal"] and "stacked" not in summary["parity"][1]
     cpu = json.loads(next((tmp_path / "runs" / "cpu" / "fedavg").glob("*.json")).read_text())
     assert cpu["totals"]["bytes_total"] > 0 and cpu["execution"]["device"] == "cpu"
     suite = summary["suite"]

@@ -44,6 +44,11 @@ class _Section:
         self._counter = counter
         self.forward_flops: int | None = None
 
+    @property
+    def measuring(self) -> bool:
+        """True the first time a (key, shape) is seen: the body must run the real computation."""
+        return self._counter is not None
+
     def mark_backward(self) -> None:
         if self._counter is not None and self.forward_flops is None:
             self.forward_flops = self._counter.get_total_flops()

@@ -158,6 +158,10 @@ def register(app: typer.Typer) -> None:
         client_workers: int = typer.Option(1, "--client-workers", min=1, help="Federated methods: train a round's "
                                            "clients in this many worker processes (one thread each on 2 cores); the "
                                            "same record for the same settings."),
+        stack_clients: bool = typer.Option(False, "--stack-clients", help="Federated methods without per-step "
+                                           "hooks (FedAvg, FedNova), equal-size clients: train a round's clients as "
+                                           "one stacked model (torch.func.vmap), for GPUs; matches the serial "
+                                           "record within float rounding."),
         charge_inference: bool = typer.Option(False, "--charge-inference", help="Charge evaluation to the ledger: "
                                               "split inference's activations up and logits down, and its FLOPs "
                                               "(the paper does not)."),
@@ -187,7 +191,8 @@ def register(app: typer.Typer) -> None:
         spec = RunSpec(method=method, protocol=protocol or (None if config else "synthetic"), config=config,
                        overrides=overrides, rounds=rounds, seed=seed, budgets=budgets, backbone=backbone,
                        data_root=str(data_root) if data_root else None, device=device, name=name, devices=devices,
-                       charge_inference=charge_inference, client_workers=client_workers)
+                       charge_inference=charge_inference, client_workers=client_workers,
+                       stack_clients=stack_clients)
         resolved = resolve(spec)
         runner = Runner(resolved, out_dir, callbacks=progress_display(quiet))
         from contextlib import nullcontext

@@ -34,19 +34,33 @@ def _window_sum(t: torch.Tensor, before: int, after: int) -> torch.Tensor:
 
 class _LRN(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, a: torch.Tensor, size: int, alpha: float, beta: float, k: float) -> torch.Tensor:
+    def forward(a: torch.Tensor, size: int, alpha: float, beta: float, k: float) -> tuple[torch.Tensor, ...]:
         s = _window_sum(a * a, size // 2, (size - 1) // 2).mul_(alpha / size).add_(k)
         d = s.pow(-beta)
-        ctx.save_for_backward(a, s, d)
-        ctx.params = (size, alpha, beta)
-        return a * d
+        return a * d, s, d
 
     @staticmethod
-    def backward(ctx, g: torch.Tensor):
+    def setup_context(ctx, inputs, output) -> None:
+        a, size, alpha, beta, _ = inputs
+        _, s, d = output
+        ctx.save_for_backward(a, s, d)
+        ctx.mark_non_differentiable(s, d)
+        ctx.params = (size, alpha, beta)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor, _gs, _gd):
         a, s, d = ctx.saved_tensors
         size, alpha, beta = ctx.params
         back = _window_sum(g * a * d / s, (size - 1) // 2, size // 2)  # the transposed window
         return g * d - (2.0 * alpha * beta / size) * a * back, None, None, None, None
+
+    @staticmethod
+    def vmap(info, in_dims, a, size, alpha, beta, k):
+        """Under ``torch.func.vmap`` (clients trained as one stacked model): LRN works per sample,
+        so the mapped dimension folds into the batch."""
+        a = a.movedim(in_dims[0], 0)
+        outs = _LRN.apply(a.flatten(0, 1), size, alpha, beta, k)
+        return tuple(o.unflatten(0, a.shape[:2]) for o in outs), (0, 0, 0)
 
 
 class FastLocalResponseNorm(nn.Module):
@@ -55,7 +69,7 @@ class FastLocalResponseNorm(nn.Module):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _LRN.apply(x, self.size, self.alpha, self.beta, self.k)
+        return _LRN.apply(x, self.size, self.alpha, self.beta, self.k)[0]
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
