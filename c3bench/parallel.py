@@ -2,15 +2,18 @@
 processes, one thread each (``--client-workers N``), or together as one stacked model
 (``--stack-clients``, for accelerators: one kernel per layer for every client).
 
-Both give the same record for the same settings: every client draws its batches from its own random
-stream (``RunContext.stream("client", i, round)``), results come back in the round's client order and
-the server aggregates in that order, and every payload still goes through this process's channel.
+Serial and worker modes give the same record for the same settings: every client draws its batches
+from its own random stream (``RunContext.stream("client", i, round)``), results come back in the
+round's client order and the server aggregates in that order, and every payload still goes through
+this process's channel.
 A worker holds a replica of the method built on the run's data, which it receives once, in shared
 memory (no copy per round); per job it gets what came down the channel and the client's own state,
 trains, and returns the update with the FLOPs and samples its meter counted.
 
 With one thread per worker and ``--threads 1`` here, parallel and serial records are identical
 (tested); with more threads the kernels may add in another order and results differ in the last bits.
+Stacked clients draw the same batches but train through batched kernels: the same bytes, FLOPs and
+samples, weights within float rounding.
 """
 
 from __future__ import annotations
@@ -96,15 +99,15 @@ def _train_job(job: ClientJob, client_state: Any) -> tuple[LocalUpdate, Any, Cou
 class WorkerClients:
     """Clients train in ``workers`` processes (spawned once per run), ``threads`` torch threads each."""
 
-    def check(self, method: Any) -> None:
-        """Methods without a federated round never call ``train``."""
-
     def __init__(self, workers: int, threads: int | None = None):
         if workers < 2:
             raise ValueError("use SerialClients for one worker")
         self.workers = workers
         self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
         self._pool: ProcessPoolExecutor | None = None
+
+    def check(self, method: Any) -> None:
+        """Every federated method's clients can train in workers (other methods never call ``train``)."""
 
     def _start(self, method: FederatedMethod) -> ProcessPoolExecutor:
         ctx: RunContext = method.ctx

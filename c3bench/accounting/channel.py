@@ -85,11 +85,15 @@ def _copy(payload: Any) -> Any:
     raise TypeError(type(payload).__name__)
 
 
-def payload_bytes(payload: Any, encoding: Encoding = Encoding.DENSE) -> tuple[int, int]:
-    """Bytes of a whole payload in both conventions, without sending it."""
-    honest = paper = 0
+def payload_bytes(payload: Any, encoding: Encoding = Encoding.DENSE,
+                  defer: bool | None = False) -> tuple[int | torch.Tensor, int | torch.Tensor]:
+    """Bytes of a whole payload in both conventions, without sending it. ``defer``: keep what depends
+    on values as device tensors (``deferred_tensor_bytes``); None does so for tensors off the CPU."""
+    honest: int | torch.Tensor = 0
+    paper: int | torch.Tensor = 0
     for t in _tensors(payload):
-        h, p = tensor_bytes(t, encoding)
+        lazy = t.device.type != "cpu" if defer is None else defer
+        h, p = deferred_tensor_bytes(t, encoding) if lazy else tensor_bytes(t, encoding)
         honest, paper = honest + h, paper + p
     return honest, paper
 
@@ -104,15 +108,6 @@ class Channel:
     def __init__(self, ledger: Ledger, defer_counts: bool | None = None):
         self.ledger = ledger
         self.defer_counts = defer_counts
-
-    def _bytes(self, payload: Any, encoding: Encoding) -> tuple[int | torch.Tensor, int | torch.Tensor]:
-        honest: int | torch.Tensor = 0
-        paper: int | torch.Tensor = 0
-        for t in _tensors(payload):
-            defer = self.defer_counts if self.defer_counts is not None else t.device.type != "cpu"
-            h, p = deferred_tensor_bytes(t, encoding) if defer else tensor_bytes(t, encoding)
-            honest, paper = honest + h, paper + p
-        return honest, paper
 
     def send(
         self,
@@ -136,6 +131,6 @@ class Channel:
             direction, client = "up", src
         else:
             direction, client = "peer", src  # charged to the sender
-        honest, paper = self._bytes(payload, encoding)
+        honest, paper = payload_bytes(payload, encoding, self.defer_counts)
         self.ledger.charge_bytes(int(client), direction, honest, paper if paper_counted else 0)
         return _copy(payload)
