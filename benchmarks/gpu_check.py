@@ -1,8 +1,9 @@
 """Everything the speed issue asks of a GPU, checked in one call (the device machine gives one call).
 
-Usage on a GPU machine (from the repository root, data beside it or under ``shared/data``):
+On the device machine this runs through ``benchmarks/device_run.sh`` (prepared here by
+``benchmarks/device_prepare.sh``), which installs the committed code and packs what comes back:
 
-    python benchmarks/gpu_check.py --out "$OUT" --data-root shared/data --jobs 8
+    python benchmarks/gpu_check.py --out "$OUT" --work /tmp/gc --pack --deadline-s 500 --jobs 8
 
 Dry run here, on CPU (the same code paths, CPU against CPU, seconds):
 
@@ -17,10 +18,12 @@ Parts, each written to ``--out/gpu_check.json`` as soon as it is done (a cut-off
 2. **host synchronisations** (CUDA only): one more round per method under
    ``torch.cuda.set_sync_debug_mode("warn")``; the number of synchronising calls per training step
    is reported (the goal is none per step).
-3. **suite**: ``c3bench reproduce adasplit-table2 --seeds 0 -j JOBS --device DEVICE`` on the real
-   data, timed end to end (the goal is 5 minutes on one H200), records kept under ``--out/suite-adasplit-table2`` to
-   be submitted from the session (they carry the commit they ran from; submit them only if it is a
-   clean, committed one).
+3. **suite**: ``c3bench reproduce TABLE --seeds SEEDS -j JOBS --device DEVICE`` for each of
+   ``--suite-table`` (Table 2 by default) on the real data, timed end to end (the goal is 5 minutes for
+   Table 2 on one H200), stopped cleanly at ``--deadline-s``. Its records name the commit they ran
+   from; with ``--pack`` they come back as one ``suite-records.tar.gz``, to be submitted from the session.
+   The real data must be in the checkout (``shared/data``): CIFAR-10 alone is 173 MB, past the 64 MiB a
+   device call carries, so on the machine lent here the suite needs the data staged first (README).
 
 FedAvg and FedNova also run with their clients stacked into one model (``--stack-clients``) on the
 device: the same exact accounting, the accuracy gap, and the wall time beside the per-client loop's.
@@ -31,8 +34,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
+import tarfile
 import time
 import warnings
 from pathlib import Path
@@ -41,6 +46,7 @@ from typing import Any
 import torch
 
 from c3bench import configs, registry
+from c3bench.environment import environment
 from c3bench.runner import Runner, RunSpec, resolve
 
 EXACT = ("bytes_up", "bytes_down", "bytes_peer", "bytes_total", "paper_bytes_total", "messages_up",
@@ -120,22 +126,48 @@ def host_syncs(device: str, out: Path, rows: list[str] | None = None) -> list[di
     return results
 
 
-def suite(device: str, jobs: int, data_root: str | None, out: Path, table: str = "adasplit-table2") -> dict[str, Any]:
-    """A whole table (Table 2 by default), one seed, packed as ``jobs`` runs at a time on the one device, timed."""
+def suite(device: str, jobs: int, data_root: str | None, work: Path, table: str = "adasplit-table2",
+          seeds: str = "0", deadline_s: float | None = None) -> dict[str, Any]:
+    """A whole table (Table 2 by default) over ``seeds``, packed as ``jobs`` runs at a time on the one
+    device, timed. Past ``deadline_s`` seconds the sweep is interrupted (Ctrl-C): finished records stay."""
     cli = Path(sys.executable).with_name("c3bench")  # the console script of this environment
-    command = [str(cli) if cli.exists() else "c3bench", "reproduce", table, "--seeds", "0", "-j", str(jobs),
-               "--device", device, "-o", str(out / f"suite-{table}"), "-q"]
+    folder = work / f"suite-{table}"
+    command = [str(cli) if cli.exists() else "c3bench", "reproduce", table, "--seeds", seeds, "-j", str(jobs),
+               "--device", device, "-o", str(folder), "-q"]
     if data_root:
         command += ["--data-root", data_root]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    interrupted = False
+    try:
+        stdout, stderr = process.communicate(timeout=deadline_s)
+    except subprocess.TimeoutExpired:  # out of time: stop cleanly, keep what finished
+        interrupted = True
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, stderr = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
     wall = time.perf_counter() - start
-    report = subprocess.run([*command[:command.index("-j")], "--report", "--format", "json", "-o",
-                             str(out / f"suite-{table}")] + (["--data-root", data_root] if data_root else []),
-                            capture_output=True, text=True)
-    return {"command": " ".join(command), "returncode": done.returncode, "wall_s": round(wall, 1),
-            "stderr_tail": done.stderr[-3000:],
+    report = subprocess.run([*command[:command.index("-j")], "--report", "--format", "json", "-o", str(folder)]
+                            + (["--data-root", data_root] if data_root else []), capture_output=True, text=True)
+    return {"command": " ".join(command), "returncode": process.returncode, "wall_s": round(wall, 1),
+            "interrupted_at_deadline": interrupted, "stderr_tail": stderr[-3000:],
             "report": json.loads(report.stdout) if report.returncode == 0 and report.stdout.strip() else None}
+
+
+def pack(work: Path, out: Path) -> Path | None:
+    """The suite's records as one ``suite-records.tar.gz`` in ``out`` (the device returns at most 8 files)."""
+    folders = sorted(work.glob("suite-*"))
+    if not folders:
+        return None
+    archive = out / "suite-records.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for folder in folders:
+            for record in sorted(folder.glob("*.json")):  # records only: checkpoints stay behind
+                tar.add(record, arcname=f"{folder.name}/{record.name}")
+    return archive
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,28 +181,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", help="only these Table 2 rows, comma-separated (default: all)")
     parser.add_argument("--samples", type=int, default=512, help="training images per client in parity runs")
     parser.add_argument("--skip-suite", action="store_true", help="parity (and syncs) only")
-    parser.add_argument("--suite-table", default="adasplit-table2", help="table the suite reproduces (a dry run: "
-                        "synthetic-quick)")
+    parser.add_argument("--suite-table", default="adasplit-table2", help="tables the suite reproduces, "
+                        "comma-separated, in order (a dry run: synthetic-quick)")
+    parser.add_argument("--suite-seeds", default="0", help="seeds of each suite table, e.g. 0-2 (default 0)")
+    parser.add_argument("--work", type=Path, help="folder for the runs' records (default: --out)")
+    parser.add_argument("--deadline-s", type=float, help="stop the suite cleanly this many seconds after the "
+                        "check started (a device call has a hard limit); finished records stay")
+    parser.add_argument("--pack", action="store_true", help="put the suite's records in one "
+                        "--out/suite-records.tar.gz (the device machine returns at most 8 files)")
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("no CUDA device here; use --device cpu for a dry run", file=sys.stderr)
         return 2
+    started = time.perf_counter()
+    work = args.work or args.out
     args.out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"device": args.device, "torch": torch.__version__,
-                               "device_name": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"}
+                               "device_name": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu",
+                               "c3bench_commit": environment()["git_commit"]}
 
     def save() -> None:
         (args.out / "gpu_check.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     rows = args.rows.split(",") if args.rows else None
-    summary["parity"] = parity(args.device, args.rounds, args.out / "runs", args.accuracy_tolerance, rows, args.samples)
+    summary["parity"] = parity(args.device, args.rounds, work / "runs", args.accuracy_tolerance, rows, args.samples)
     save()
     if args.device.startswith("cuda"):
-        summary["host_syncs"] = host_syncs(args.device, args.out / "runs", rows)
+        summary["host_syncs"] = host_syncs(args.device, work / "runs", rows)
         save()
     if not args.skip_suite:
-        summary["suite"] = suite(args.device, args.jobs, args.data_root, args.out, args.suite_table)
-        save()
+        summary["suite"] = []
+        for table in args.suite_table.split(","):
+            left = None if args.deadline_s is None else args.deadline_s - (time.perf_counter() - started)
+            if left is not None and left < 30:
+                summary["suite"].append({"table": table, "skipped": "no time left before --deadline-s"})
+                continue
+            summary["suite"].append({"table": table, **suite(args.device, args.jobs, args.data_root, work, table,
+                                                              args.suite_seeds, left)})
+            save()
+        if args.pack:
+            archive = pack(work, args.out)
+            summary["suite_records"] = archive.name if archive else None
+    save()
     ok = all(r["accounting_equal"] and r["accuracy_within_tolerance"]
              and r.get("stacked", {}).get("accounting_equal", True) for r in summary["parity"])
     print(f"parity: {'all rows equal' if ok else 'FAILED'}; written {args.out / 'gpu_check.json'}")

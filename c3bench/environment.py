@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 from functools import lru_cache
@@ -12,6 +13,8 @@ from pathlib import Path
 import torch
 
 import c3bench
+
+SOURCE_STAMP = "SOURCE_COMMIT"  # see stamped_commit
 
 
 def _git_commit() -> str | None:
@@ -26,7 +29,21 @@ def _git_commit() -> str | None:
         ).stdout.strip()
         return out + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
+        return stamped_commit(Path(c3bench.__file__).resolve().parent)
+
+
+def stamped_commit(package_dir: Path) -> str | None:
+    """The commit an installed copy was built from, when it is not a git checkout: the stamp that
+    ``benchmarks/device_prepare.sh`` writes into a ``git archive`` of a clean commit (None without one).
+
+    This is how a machine without the repository (the device machine gets no ``.git``) still names the
+    committed code it ran, so its records can go to the real boards, which check that the commit exists.
+    """
+    try:
+        text = (package_dir / SOURCE_STAMP).read_text().strip()
+    except OSError:
         return None
+    return text if re.fullmatch(r"[0-9a-f]{40}", text) else None
 
 
 def _cpu_name() -> str:
