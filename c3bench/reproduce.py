@@ -183,8 +183,14 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
         ranked = sorted((r for r in rows if _measure(r, claim.measure) is not None),
                         key=lambda r: _measure(r, claim.measure), reverse=higher_is_better)
         best = ranked[0]
-        return ClaimResult(claim.claim, None, values[0], "holds" if best.name == claim.rows[0] else
-                           f"does not hold: {best.label} is better ({_measure(best, claim.measure):.3g})")
+        if best.name != claim.rows[0]:
+            return ClaimResult(claim.claim, None, values[0], f"does not hold: {best.label} is better "
+                                                             f"({_measure(best, claim.measure):.3g})")
+        pending = [r.label for r in rows if _measure(r, claim.measure) is None]
+        if pending:  # best so far: a row without a result could still beat it
+            return ClaimResult(claim.claim, None, values[0], f"holds so far: best of the {len(ranked)} rows with "
+                                                             f"a result; none yet for {', '.join(pending)}")
+        return ClaimResult(claim.claim, None, values[0], "holds")
     a, b = values
     ours = a - b if claim.compare == "difference" else (a / b if b else float("inf"))
     neutral = 0.0 if claim.compare == "difference" else 1.0

@@ -278,3 +278,17 @@ def test_the_papers_claims_are_checked_in_the_reports_numbers():
     verdicts = {c.claim.split(" (")[0]: c.verdict for c in build_report(config, planned, records).claims}
     assert verdicts["AdaSplit far above SL-basic in accuracy"] == "does not hold"
     assert verdicts["AdaSplit has the best C3 of every method"].startswith("does not hold: ")
+
+
+def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
+    config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["fedavg", "adasplit", "edgesplit"])
+
+    def fake(acc, gb, client_t):
+        return {"config": {"seed": 0}, "status": "completed",
+                "totals": {"accuracy": acc, "rounds_completed": 20, "paper_bytes_total": gb * 1e9,
+                           "bytes_total": gb * 1e9, "client_fwd_macs": client_t * 1e12, "server_fwd_macs": 0,
+                           "client_flops": client_t * 3e12, "server_flops": 0}}
+    values = {"fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}  # EdgeSplit has not run yet
+    records = {p.run.name: (p.run.name, fake(*values[p.row.name])) for p in planned if p.row.name in values}
+    (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
+    assert best.verdict == "holds so far: best of the 2 rows with a result; none yet for EdgeSplit (beside the paper)"
