@@ -13,8 +13,14 @@ expected=$(cat .device/COMMIT)
 actual=$(python3 -c "from c3bench.environment import environment; print(environment()['git_commit'])")
 if [ "$actual" != "$expected" ]; then echo "installed c3bench names $actual, not $expected" >&2; exit 3; fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/nvidia-smi.csv" 2>&1
-data=(--skip-suite)  # the real suite needs the data in the checkout (see gpu_check.py)
-[ -d shared/data ] && data=(--data-root shared/data)
+# The real data: staged over earlier calls (benchmarks/device_data.sh), or a shared/data in the checkout.
+data=(--skip-suite)
+if [ -f .device/DATA_PARTS ]; then
+  bash benchmarks/device_data.sh assemble /tmp/c3data && data=(--data-root /tmp/c3data)
+elif [ -d shared/data ]; then
+  data=(--data-root shared/data)
+fi
+[ "${data[0]}" = --skip-suite ] && echo "device_run: no real data here, so no suite (see benchmarks/device_data.sh)"
 # SECONDS counts from this script's start; leave 40 s to pack and return.
 python3 benchmarks/gpu_check.py --out "$out" --work /tmp/gc --pack --deadline-s $((budget - SECONDS - 40)) \
   "${data[@]}" ${GPU_CHECK_ARGS:-} 2>&1 | tee "$out/gpu_check.log"

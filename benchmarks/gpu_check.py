@@ -22,8 +22,8 @@ Parts, each written to ``--out/gpu_check.json`` as soon as it is done (a cut-off
    ``--suite-table`` (Table 2 by default) on the real data, timed end to end (the goal is 5 minutes for
    Table 2 on one H200), stopped cleanly at ``--deadline-s``. Its records name the commit they ran
    from; with ``--pack`` they come back as one ``suite-records.tar.gz``, to be submitted from the session.
-   The real data must be in the checkout (``shared/data``): CIFAR-10 alone is 173 MB, past the 64 MiB a
-   device call carries, so on the machine lent here the suite needs the data staged first (README).
+   The real data must be on the machine: CIFAR-10 alone is 173 MB, past the 64 MiB a device call
+   carries, so ``benchmarks/device_data.sh`` stages it over earlier calls (README).
 
 FedAvg and FedNova also run with their clients stacked into one model (``--stack-clients``) on the
 device: the same exact accounting, the accuracy gap, and the wall time beside the per-client loop's.
