@@ -274,8 +274,11 @@ class Runner:
     """Executes one resolved run and owns its record and checkpoint files."""
 
     def __init__(self, run: ResolvedRun, out_dir: str | Path = "results", callbacks: Callbacks | None = None,
-                 federation: Federation | None = None):
+                 federation: Federation | None = None, stop_after: int | None = None):
+        """``stop_after``: end after that many rounds, every setting (schedules included) still the
+        full run's; the record is then ``interrupted`` (how ``leaderboard verify --rounds`` re-runs a prefix)."""
         self.run = run
+        self.stop_after = stop_after
         self.out_dir = Path(out_dir)
         self.callbacks = callbacks or Callbacks()
         self.federation = federation
@@ -440,8 +443,9 @@ class Runner:
         ctx.ledger.budgets = self.run.budgets
         record["status"] = "running"
         snapshot_needed = any(v is not None for v in self.run.budgets.as_dict().values())
+        end = self.run.rounds if self.stop_after is None else min(self.run.rounds, self.stop_after)
         try:
-            for r in range(start, self.run.rounds):
+            for r in range(start, end):
                 ctx.progress = lambda f, r=r: self.callbacks.on_progress(r, f)
                 snapshot = (method.state_dict(), torch.get_rng_state()) if snapshot_needed else None
                 try:
@@ -464,7 +468,7 @@ class Runner:
                 self._save_checkpoint(ctx, method, record)
                 self.callbacks.on_round(entry)
             else:
-                record["status"] = "completed"
+                record["status"] = "completed" if end == self.run.rounds else "interrupted"
         except KeyboardInterrupt:
             record["status"] = "interrupted"
             record["updated"] = _now()

@@ -41,6 +41,8 @@ class Verdict:
     mode: str  # "identical" (same platform and threads) or "tolerance"
     differences: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    rounds: int = 0  # rounds compared
+    of_rounds: int = 0  # rounds the entry claims
 
 
 def same_platform(record: dict[str, Any], here: dict[str, Any]) -> bool:
@@ -105,8 +107,10 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def verify_entry(path: Path, record: dict[str, Any], data_root: str | None = None) -> Verdict:
-    """Re-run one entry here and compare (see the module doc)."""
+def verify_entry(path: Path, record: dict[str, Any], data_root: str | None = None,
+                 rounds: int | None = None) -> Verdict:
+    """Re-run one entry here and compare (see the module doc). With ``rounds``, only its first ``rounds``
+    rounds are re-run (every setting still the entry's) and compared: a check of that prefix alone."""
     import time
 
     import torch
@@ -121,11 +125,13 @@ def verify_entry(path: Path, record: dict[str, Any], data_root: str | None = Non
     try:
         identical = same_platform(record, environment() | {"torch_threads": torch.get_num_threads()})
         began = time.perf_counter()
+        prefix = rounds is not None and rounds < len(record["rounds"])
         with tempfile.TemporaryDirectory() as tmp:
-            rerun = Runner(resolve(spec_of(record, data_root)), tmp).execute()
-        diffs = compare(record, rerun, identical)
+            rerun = Runner(resolve(spec_of(record, data_root)), tmp, stop_after=rounds if prefix else None).execute()
+        claimed = {**record, "rounds": record["rounds"][:rounds], "status": rerun["status"]} if prefix else record
+        diffs = compare(claimed, rerun, identical)
         return Verdict(str(path), not diffs, "identical" if identical else "tolerance", diffs,
-                       time.perf_counter() - began)
+                       time.perf_counter() - began, len(claimed["rounds"]), len(record["rounds"]))
     finally:
         torch.set_num_threads(before)
 

@@ -277,3 +277,41 @@ def test_the_repositorys_boards_pass_the_check_and_a_sample_verifies(tmp_path):
     (entry,) = sorted((copy / "synthetic" / "entries").glob("*.json"))[:1]
     _edit(entry, entry, lambda r: r["rounds"][-1]["accuracy"].__setitem__("mean", 100.0))
     assert any(p.field.endswith("].accuracy.mean") for p in check(copy)[1])
+
+
+def test_verify_rounds_reruns_and_checks_only_a_prefix_of_an_entry(board_dir, tmp_path):
+    """`verify --rounds K`: the entry's first K rounds, with its settings unchanged (schedules set for
+    all its rounds), compared round by round; what lies past round K is not checked."""
+    run_tiny(tmp_path / "runs", rounds=3, seed=5)
+    submit(sorted((tmp_path / "runs").glob("*.json")), board_dir)
+    (entry,) = find_boards(board_dir)["synthetic"].entries_dir.glob("*.json")
+    verdict = verify_entry(entry, load_record(entry), rounds=1)
+    assert verdict.ok and verdict.mode == "identical" and (verdict.rounds, verdict.of_rounds) == (1, 3)
+
+    def raise_round(index):
+        def forge(record):
+            r = record["rounds"][index]["accuracy"]
+            r["per_client"] = [min(100.0, a + 10) for a in r["per_client"]]
+            r["mean"] = sum(r["per_client"]) / len(r["per_client"])
+            record["totals"]["accuracy"] = record["rounds"][-1]["accuracy"]["mean"]
+            record["totals"]["accuracy_per_client"] = record["rounds"][-1]["accuracy"]["per_client"]
+        return forge
+    original = entry.read_text()
+    _edit(entry, entry, raise_round(2))  # the last round forged: past a 1-round prefix
+    assert verify_entry(entry, load_record(entry), rounds=1).ok
+    assert not verify_entry(entry, load_record(entry), rounds=3).ok
+    entry.write_text(original)
+    _edit(entry, entry, raise_round(0))  # the first round forged: the prefix catches it
+    forged = verify_entry(entry, load_record(entry), rounds=1)
+    assert not forged.ok and all(d.startswith("round 1:") for d in forged.differences)
+    result = cli.invoke(app, ["leaderboard", "verify", "--board-dir", str(board_dir), "--method", "fedavg",
+                              "--rounds", "1"])
+    assert result.exit_code == 1 and "FAILED" in result.stdout and "first 1 of 3 rounds" in result.stdout
+
+
+def test_verify_method_filter_names_a_method_with_no_entry(result_files, board_dir):
+    submit(result_files, board_dir)
+    result = cli.invoke(app, ["leaderboard", "verify", "--board-dir", str(board_dir), "--method", "scaffold"])
+    assert result.exit_code == 2 and "has no entry of scaffold" in result.stderr
+    ok = cli.invoke(app, ["leaderboard", "verify", "--board-dir", str(board_dir), "-m", "fedprox", "-r", "1"])
+    assert ok.exit_code == 0 and ok.stdout.count("ok ") == 1 and "fedprox" in ok.stdout

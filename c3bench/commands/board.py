@@ -95,12 +95,19 @@ def register(app: typer.Typer) -> None:
         sample: int | None = typer.Option(None, "--sample", "-n", min=1, help="Re-run only this many entries per "
                                           "board, drawn with --seed."),
         seed: int = typer.Option(0, "--seed", help="Seed for drawing the sample."),
+        method: list[str] = typer.Option([], "--method", "-m", help="Only entries of this method (repeatable)."),
+        rounds: int | None = typer.Option(None, "--rounds", "-r", min=1, help="Re-run only each entry's first N "
+                                          "rounds (its settings unchanged) and compare those: a quicker, partial check."),
         board_dir: Path = typer.Option(Path("leaderboards"), "--board-dir", help=BOARD_DIR_HELP),
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
     ) -> None:
         """Re-run entries from their recorded configuration and seed and compare the per-round logs:
         identical where the platform and threads match the record's, within stated tolerances
-        otherwise. A consistently forged record fails here. Exit 1 when any entry fails."""
+        otherwise. A consistently forged record fails here. Exit 1 when any entry fails.
+
+        Examples:
+        c3bench leaderboard verify synthetic --sample 2
+        c3bench leaderboard verify mixed-cifar --method fedavg --rounds 1   # the first round of a real entry"""
         from c3bench.hparams import ConfigError
         from c3bench.leaderboard import entries, find_boards
         from c3bench.verify import sample_entries, verify_entry
@@ -111,15 +118,19 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"no board for {', '.join(unknown)} under {board_dir}; boards: {', '.join(found)}.")
         failed = 0
         for name in boards or list(found):
-            items = [(p, r) for p, r in entries(found[name]) if r is not None]
+            items = [(p, r) for p, r in entries(found[name])
+                     if r is not None and (not method or r["config"]["method"] in method)]
+            if method and not items:
+                raise ConfigError(f"board {name} has no entry of {', '.join(method)}.")
             for path, record in sample_entries(items, sample, seed):
                 err.print(f"re-running {path} ...", highlight=False)
-                verdict = verify_entry(path, record, str(data_root) if data_root else None)
+                verdict = verify_entry(path, record, str(data_root) if data_root else None, rounds)
+                part = "" if verdict.rounds == verdict.of_rounds else f", first {verdict.rounds} of {verdict.of_rounds} rounds"
                 if verdict.ok:
-                    out.print(f"[green]ok[/] {path} ({verdict.mode}, {verdict.seconds:.1f} s)", highlight=False)
+                    out.print(f"[green]ok[/] {path} ({verdict.mode}{part}, {verdict.seconds:.1f} s)", highlight=False)
                 else:
                     failed += 1
-                    out.print(f"[red]FAILED[/] {path} ({verdict.mode})", highlight=False)
+                    out.print(f"[red]FAILED[/] {path} ({verdict.mode}{part})", highlight=False)
                     for line in verdict.differences[:10]:
                         out.print(f"    {line}", highlight=False, soft_wrap=True)
         if failed:
