@@ -257,16 +257,19 @@ def test_batch_turns_hand_the_client_model_over_after_every_step(tmp_path):
         assert [c["samples"] for c in record["rounds"][0]["per_client"]] == list(sizes)  # same work either way
 
 
+def _seed0_record(acc: float, gb: float, client_t: float) -> dict:
+    """A completed seed-0 record with these totals (accuracy %, paper GB, client forward T)."""
+    return {"config": {"seed": 0}, "status": "completed",
+            "totals": {"accuracy": acc, "rounds_completed": 20, "paper_bytes_total": gb * 1e9,
+                       "bytes_total": gb * 1e9, "client_fwd_macs": client_t * 1e12, "server_fwd_macs": 0,
+                       "client_flops": client_t * 3e12, "server_flops": 0}}
+
+
 def test_the_papers_claims_are_checked_in_the_reports_numbers():
     config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["sl-basic", "fedavg", "adasplit"])
 
-    def fake(acc, gb, client_t):
-        return {"config": {"seed": 0}, "status": "completed",
-                "totals": {"accuracy": acc, "rounds_completed": 20, "paper_bytes_total": gb * 1e9,
-                           "bytes_total": gb * 1e9, "client_fwd_macs": client_t * 1e12, "server_fwd_macs": 0,
-                           "client_flops": client_t * 3e12, "server_flops": 0}}
     values = {"sl-basic": (67.0, 37.0, 1.66), "fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}
-    records = {p.run.name: (p.run.name, fake(*values[p.row.name])) for p in planned}
+    records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned}
     report = build_report(config, planned, records)
     verdicts = {c.claim.split(" (")[0]: (round(c.ours, 2), c.verdict) for c in report.claims}
     assert verdicts["AdaSplit far above SL-basic in accuracy"] == (23.0, "holds")
@@ -274,7 +277,7 @@ def test_the_papers_claims_are_checked_in_the_reports_numbers():
     assert verdicts["AdaSplit uses about 3x less client compute than FL"] == (4.95, "holds")
     assert verdicts["AdaSplit has the best C3 of every method"][1] == "holds"
     values["adasplit"] = (55.0, 3.0, 2.38)  # worse than SL-basic, and no longer the best C3
-    records = {p.run.name: (p.run.name, fake(*values[p.row.name])) for p in planned}
+    records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned}
     verdicts = {c.claim.split(" (")[0]: c.verdict for c in build_report(config, planned, records).claims}
     assert verdicts["AdaSplit far above SL-basic in accuracy"] == "does not hold"
     assert verdicts["AdaSplit has the best C3 of every method"].startswith("does not hold: ")
@@ -283,12 +286,7 @@ def test_the_papers_claims_are_checked_in_the_reports_numbers():
 def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
     config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["fedavg", "adasplit", "edgesplit"])
 
-    def fake(acc, gb, client_t):
-        return {"config": {"seed": 0}, "status": "completed",
-                "totals": {"accuracy": acc, "rounds_completed": 20, "paper_bytes_total": gb * 1e9,
-                           "bytes_total": gb * 1e9, "client_fwd_macs": client_t * 1e12, "server_fwd_macs": 0,
-                           "client_flops": client_t * 3e12, "server_flops": 0}}
     values = {"fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}  # EdgeSplit has not run yet
-    records = {p.run.name: (p.run.name, fake(*values[p.row.name])) for p in planned if p.row.name in values}
+    records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned if p.row.name in values}
     (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
     assert best.verdict == "holds so far: best of the 2 rows with a result; none yet for EdgeSplit (beside the paper)"
