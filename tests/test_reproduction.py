@@ -267,7 +267,6 @@ def _seed0_record(acc: float, gb: float, client_t: float) -> dict:
 
 def test_the_papers_claims_are_checked_in_the_reports_numbers():
     config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["sl-basic", "fedavg", "adasplit"])
-
     values = {"sl-basic": (67.0, 37.0, 1.66), "fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}
     records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned}
     report = build_report(config, planned, records)
@@ -285,7 +284,6 @@ def test_the_papers_claims_are_checked_in_the_reports_numbers():
 
 def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
     config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["fedavg", "adasplit", "edgesplit"])
-
     values = {"fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}  # EdgeSplit has not run yet
     records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned if p.row.name in values}
     (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
