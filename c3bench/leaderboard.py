@@ -431,6 +431,7 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         "c3bench submit results/*.json",
         "c3bench leaderboard check",
         f"c3bench leaderboard verify {board.protocol} --sample 1",
+        f"c3bench leaderboard verify {board.protocol} --sample 1 --rounds 1   # its first round only: quicker, partial",
         "```",
         "",
     ]

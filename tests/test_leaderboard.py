@@ -315,3 +315,23 @@ def test_verify_method_filter_names_a_method_with_no_entry(result_files, board_d
     assert result.exit_code == 2 and "has no entry of scaffold" in result.stderr
     ok = cli.invoke(app, ["leaderboard", "verify", "--board-dir", str(board_dir), "-m", "fedprox", "-r", "1"])
     assert ok.exit_code == 0 and ok.stdout.count("ok ") == 1 and "fedprox" in ok.stdout
+
+
+def test_the_board_readmes_submit_and_verify_commands_run_as_written(result_files, board_dir, monkeypatch):
+    """The commands a board's README gives its submitters work, read from the README (with the
+    --board-dir it says to add when the boards are not in ./leaderboards)."""
+    monkeypatch.chdir(board_dir.parent)
+    (board_dir.parent / "results").mkdir()
+    for f in result_files:
+        shutil.copy(f, board_dir.parent / "results" / f.name)
+    submit(result_files[:1], board_dir)  # a README is written with the board's first entry
+    readme = find_boards(board_dir)["synthetic"].readme.read_text()
+    block = readme.split("## Submit and verify", 1)[1].split("```")[1]
+    commands = [line.split("#")[0].split() for line in block.splitlines() if line.startswith("c3bench ")]
+    assert [c[:3] for c in commands] == [["c3bench", "submit", "results/*.json"], ["c3bench", "leaderboard", "check"],
+                                         ["c3bench", "leaderboard", "verify"], ["c3bench", "leaderboard", "verify"]]
+    for words in commands:
+        args = [a for w in words[1:] for a in (sorted(str(p) for p in Path().glob(w)) if "*" in w else [w])]
+        result = cli.invoke(app, [*args, "--board-dir", "boards"])
+        assert result.exit_code == 0, (words, result.output)
+    assert len(list(find_boards(board_dir)["synthetic"].entries_dir.glob("*.json"))) == len(result_files)
