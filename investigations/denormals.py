@@ -42,7 +42,8 @@ def optimizer_moments(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [v for state in opt.state.values() for v in state.values() if torch.is_tensor(v)]
 
 
-def mechanism(steps: int = 3000) -> None:
+def mechanism(steps: int = 3000) -> float:
+    """Train one tensor with zero gradients under Adam and weight decay; the subnormal fraction at the end."""
     torch.manual_seed(0)
     w = torch.nn.Parameter(torch.randn(100_000) * 0.01)
     opt = torch.optim.Adam([w], lr=1e-3, weight_decay=1e-5)  # the AdaSplit authors' optimizer settings
@@ -56,6 +57,8 @@ def mechanism(steps: int = 3000) -> None:
                 f"step {step:5d}: max |w| {w.abs().max().item():.2e}, subnormal {sub / n:.1%} of weights, "
                 f"{subnormal_count(optimizer_moments(opt))[0] / (2 * n):.1%} of Adam moments"
             )
+    sub, n = subnormal_count([w])
+    return sub / n
 
 
 def time_step(
@@ -74,8 +77,10 @@ def time_step(
     return (time.perf_counter() - start) / n * 1000
 
 
-def checkpoint(path: str, in_shape: tuple[int, ...]) -> None:
+def checkpoint(path: str, in_shape: tuple[int, ...]) -> dict[str, float]:
+    """Print subnormal counts of a runner checkpoint; return the server step's ms by flush setting."""
     state = torch.load(path, weights_only=False)["method"]
+    timings: dict[str, float] = {}
     for key, value in state.items():
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
@@ -87,8 +92,9 @@ def checkpoint(path: str, in_shape: tuple[int, ...]) -> None:
                 continue
             sub, n = subnormal_count(tensors)
             print(f"{key}[{i}] ({type(item).__name__}): {sub:,} of {n:,} subnormal ({sub / max(n, 1):.1%})")
-    server, opts = state.get("server_model"), state.get("server_opts")
-    if isinstance(server, torch.nn.Module) and opts:
+    server = state.get("server_model")
+    opts = state.get("server_opts") or [state.get("server_opt")]  # SplitFed keeps a list, SL-basic one
+    if isinstance(server, torch.nn.Module) and isinstance(opts[0], torch.optim.Optimizer):
         last = [m for m in server.modules() if isinstance(m, torch.nn.Linear)][-1]
         for flush in (False, True):
             if not torch.set_flush_denormal(flush) and flush:
@@ -96,7 +102,9 @@ def checkpoint(path: str, in_shape: tuple[int, ...]) -> None:
                 break
             ms = time_step(server, opts[0].state_dict(), in_shape, last.out_features)
             print(f"server step, batch 32, flush_denormal={flush}: {ms:.1f} ms")
+            timings[f"flush={flush}"] = ms
         torch.set_flush_denormal(False)
+    return timings
 
 
 def main() -> None:
