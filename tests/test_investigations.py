@@ -10,12 +10,12 @@ import torch
 
 from c3bench.runner import Callbacks, Runner, RunSpec, checkpoint_path, resolve
 
-SCRIPT = Path(__file__).resolve().parents[1] / "investigations" / "fl_local_eval.py"
+INVESTIGATIONS = Path(__file__).resolve().parents[1] / "investigations"
 TINY = {"num_clients": "3", "train_per_client": "96", "test_per_client": "32", "batch_size": "16"}
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("fl_local_eval", SCRIPT)
+def load_script(name: str = "fl_local_eval"):
+    spec = importlib.util.spec_from_file_location(name, INVESTIGATIONS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -55,24 +55,14 @@ def test_local_evaluation_refuses_a_split_method(tmp_path):
         script.local_evaluation(record)
 
 
-DENORMALS = Path(__file__).resolve().parents[1] / "investigations" / "denormals.py"
-
-
-def load_denormals():
-    spec = importlib.util.spec_from_file_location("denormals", DENORMALS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_subnormal_count_counts_only_nonzero_values_below_the_smallest_normal_float():
-    script = load_denormals()
+    script = load_script("denormals")
     values = torch.tensor([1e-40, -1e-39, 0.0, 1.2e-38, 1.0])
     assert script.subnormal_count([values, torch.tensor([1, 2])]) == (2, 5)  # integer tensors are skipped
 
 
 def test_adam_weight_decay_drives_weights_without_gradient_into_subnormals():
-    script = load_denormals()
+    script = load_script("denormals")
     assert script.mechanism(steps=2000) > 0.05
 
 
@@ -86,18 +76,16 @@ class KeepCheckpoint(Callbacks):
         self.keep.write_bytes(self.source.read_bytes())
 
 
-def test_checkpoint_report_reads_a_real_split_runs_checkpoint_and_times_its_server(tmp_path, capsys):
-    script = load_denormals()
+def test_checkpoint_report_reads_a_real_split_runs_checkpoint_and_times_its_server(tmp_path, capsys, one_thread):
+    script = load_script("denormals")
     run = resolve(RunSpec("sl-basic", "synthetic", overrides=TINY, rounds=2, seed=1, backbone="simple-cnn"))
     keep = tmp_path / "kept.pt"
-    before = torch.get_num_threads()
     try:
         Runner(run, tmp_path / "out", callbacks=KeepCheckpoint(checkpoint_path(tmp_path / "out", run.name), keep)).execute()
         client = torch.load(keep, weights_only=False)["method"]["client_models"][0]
         cut_shape = tuple(client(torch.zeros(1, 3, 32, 32)).shape[1:])
         timings = script.checkpoint(str(keep), cut_shape)
     finally:
-        torch.set_num_threads(before)
         torch.set_flush_denormal(False)
     out = capsys.readouterr().out
     assert "server_model[0] (Sequential):" in out and "server_opt[0] (Adam):" in out and "subnormal" in out
