@@ -40,7 +40,8 @@ class PlannedRun:
 
 
 def plan_suite(name: str, seeds: Sequence[int] | None = None, rounds: int | None = None, data_root: str | None = None,
-               device: str = "cpu", rows: Sequence[str] | None = None) -> tuple[StudyConfig, list[PlannedRun]]:
+               device: str = "cpu", rows: Sequence[str] | None = None,
+               flush_denormal: bool = False) -> tuple[StudyConfig, list[PlannedRun]]:
     """Every (row, seed) of a configuration as a validated run, in table order."""
     config, row = get_config(name)
     if row is not None:
@@ -55,7 +56,7 @@ def plan_suite(name: str, seeds: Sequence[int] | None = None, rounds: int | None
         for seed in seeds:
             reference = f"{config.name}/{r.name}" if shipped else f"{config.path}#{r.name}"
             spec = RunSpec(method=None, protocol=None, config=reference, seed=seed, rounds=rounds,
-                           data_root=data_root, device=device)
+                           data_root=data_root, device=device, flush_denormal=flush_denormal)
             planned.append(PlannedRun(r, seed, resolve(spec)))
     return config, planned
 

@@ -12,7 +12,8 @@ import io
 import json
 import shlex
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +62,7 @@ class RunSpec:
     charge_inference: bool = False  # charge evaluation traffic and compute (split inference) to the ledger
     client_workers: int = 1  # federated methods: train the clients of a round in this many processes
     stack_clients: bool = False  # federated methods: train a round's clients as one stacked model
+    flush_denormal: bool = False  # CPU: compute subnormal floats as zero (torch.set_flush_denormal), one thread
 
 
 @dataclass
@@ -164,6 +166,10 @@ def resolve(spec: RunSpec) -> ResolvedRun:
         raise ConfigError(f"--client-workers must be at least 1, got {spec.client_workers}.")
     if spec.stack_clients and spec.client_workers > 1:
         raise ConfigError("--stack-clients trains every client in this process; drop --client-workers.")
+    if spec.flush_denormal and spec.client_workers > 1:
+        raise ConfigError("--flush-denormal sets the CPU mode of this process's one thread; drop --client-workers.")
+    if spec.flush_denormal and spec.device.split(":")[0] != "cpu":
+        raise ConfigError(f"--flush-denormal is a CPU mode; drop it for --device {spec.device}.")
     backbone = spec.backbone or protocol_cls.default_backbone
     if backbone not in registry.BACKBONES:
         registry.BACKBONES.get(backbone)  # ConfigError with a did-you-mean
@@ -216,6 +222,8 @@ def command_line(run: ResolvedRun) -> str:
         parts.append("--charge-inference")
     if run.spec.stack_clients:  # the one execution mode whose records differ (in the last bits)
         parts.append("--stack-clients")
+    if run.spec.flush_denormal:  # changes the numbers wherever a value would have been subnormal
+        parts.append("--flush-denormal")
     return shlex.join(parts)
 
 
@@ -256,6 +264,28 @@ def evaluate(method: Method, federation: Federation, device: torch.device, charg
                 done[key] = 100.0 * correct / max(client.num_test, 1)
             accuracies.append(done[key])
     return accuracies
+
+
+@contextmanager
+def denormals_flushed(enabled: bool) -> Iterator[None]:
+    """Compute subnormal floats as zero while the run lasts (``--flush-denormal``).
+
+    Long sequential split runs fill the server's weights and Adam moments with subnormals, which x86
+    CPUs compute many times slower. The CPU flag is per thread (torch's worker threads keep their
+    own), so the mode needs exactly one torch thread to mean what the record says.
+    """
+    if not enabled:
+        yield
+        return
+    if torch.get_num_threads() != 1:
+        raise ConfigError(f"--flush-denormal takes effect on the calling thread only, and torch uses "
+                          f"{torch.get_num_threads()}; run with --threads 1 (or OMP_NUM_THREADS=1).")
+    if not torch.set_flush_denormal(True):
+        raise ConfigError("this CPU cannot flush subnormals to zero (it needs SSE3); run without --flush-denormal.")
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def _now() -> str:
@@ -323,7 +353,8 @@ class Runner:
             "data": {"digest": federation.digest(), "clients": federation.summary()},
             "conventions": CONVENTIONS,
             "environment": environment(),
-            "execution": {"device": str(ctx.device), **ctx.clients.describe()},
+            "execution": {"device": str(ctx.device), **ctx.clients.describe(),
+                          **({"flush_denormal": True} if self.run.spec.flush_denormal else {})},
             "created": _now(),
             "rounds": [],
             "totals": {},
@@ -369,6 +400,10 @@ class Runner:
             previous = load_record(self.result_file)
             if previous["config"] != self.run.config:
                 raise ConfigError(f"{self.result_file} was run with a different configuration; cannot resume it.")
+            flushed = bool(previous.get("execution", {}).get("flush_denormal"))
+            if flushed != self.run.spec.flush_denormal:
+                raise ConfigError(f"{self.result_file} was run {'with' if flushed else 'without'} --flush-denormal; "
+                                  f"resume it {'with' if flushed else 'without'} it too.")
             if previous["status"] in ("completed", "budget-stopped"):
                 return previous
         elif self.result_file.exists() and not overwrite:
@@ -413,6 +448,10 @@ class Runner:
         The run holds an exclusive lock on its result name from start to end: a second run of the
         same name (another seed with the same --name, a re-run racing an orphan) is refused.
         """
+        with denormals_flushed(self.run.spec.flush_denormal):  # first: refused before any file is touched
+            return self._execute(resume, overwrite)
+
+    def _execute(self, resume: bool, overwrite: bool) -> dict[str, Any]:
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise ConfigError(f"--out {self.out_dir} is a file; give a folder for the result records.")
         lock = RunLock(self.out_dir, self.run.name)

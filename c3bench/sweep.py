@@ -110,6 +110,7 @@ def expand(
     data_root: str | None = None,
     device: str = "cpu",
     devices: str | None = None,
+    flush_denormal: bool = False,
 ) -> list[ResolvedRun]:
     """Every (method, grid point, seed) as a validated run, in a stable order, without duplicates.
 
@@ -135,7 +136,7 @@ def expand(
             for seed in seeds:
                 spec = RunSpec(method=method, protocol=protocol, overrides={**fixed, **dict(zip(keys, combo, strict=True))},
                                rounds=rounds, seed=seed, budgets=budgets or Budgets(), backbone=backbone,
-                               data_root=data_root, device=device, devices=devices)
+                               data_root=data_root, device=device, devices=devices, flush_denormal=flush_denormal)
                 run = resolve(spec)
                 runs.setdefault(config_hash(run.config, include_seed=True), run)
     return list(runs.values())

@@ -66,7 +66,8 @@ def spec_of(record: dict[str, Any], data_root: str | None = None):
                    seed=cfg["seed"], budgets=budgets, backbone=cfg["backbone"], data_root=data_root,
                    devices=cfg.get("devices"), charge_inference=bool(cfg.get("charge_inference")),
                    client_workers=int(execution.get("client_workers", 1)),
-                   stack_clients=bool(execution.get("client_stacking")))
+                   stack_clients=bool(execution.get("client_stacking")),
+                   flush_denormal=bool(execution.get("flush_denormal")))
 
 
 def compare(claimed: dict[str, Any], rerun: dict[str, Any], identical: bool, bytes_rtol: float = 0.02,

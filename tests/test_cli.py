@@ -121,3 +121,18 @@ def test_show_takes_several_files_and_help_version_and_list_configs(tmp_path):
     assert cli.invoke(app, ["--version"]).stdout.startswith("c3bench ")
     listed = cli.invoke(app, ["list", "configs"])
     assert listed.exit_code == 0 and "adasplit-table2" in listed.stdout
+
+
+def test_flush_denormal_from_the_command_line_needs_one_thread_and_is_recorded(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        refused = _run(tmp_path / "two", "--flush-denormal", "--threads", "2")
+        assert refused.exit_code == 2 and "--threads 1" in refused.stderr and not (tmp_path / "two").exists()
+        assert _run(tmp_path, "--flush-denormal", "--threads", "1").exit_code == 0
+    finally:
+        torch.set_num_threads(before)
+    (path,) = tmp_path.glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["execution"]["flush_denormal"] is True and "--flush-denormal" in record["command"]

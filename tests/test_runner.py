@@ -148,3 +148,61 @@ def test_a_test_set_shared_by_clients_deploying_one_model_is_evaluated_once():
         accuracies = evaluate(method, ctx.federation, torch.device("cpu"))
         assert len(calls) == expected_calls  # 32 test images: one batch per evaluation
         assert len(accuracies) == 2 and (name != "fedavg" or accuracies[0] == accuracies[1])
+
+
+# ------------------------------------------------------------------------------------------ --flush-denormal
+SUBNORMAL = 1e-39  # below float32's smallest normal (1.18e-38)
+
+
+def _flushed() -> bool:
+    """Whether this thread computes subnormals as zero right now (observed, not asked)."""
+    import torch
+
+    return float(torch.tensor([SUBNORMAL]) * 1.0) == 0.0
+
+
+class _ObserveMode(Callbacks):
+    def __init__(self):
+        self.seen: list[bool] = []
+
+    def on_round(self, entry):
+        self.seen.append(_flushed())
+
+
+def test_a_flush_denormal_run_computes_subnormals_as_zero_and_says_so(tmp_path, one_thread):
+    from c3bench.verify import spec_of
+
+    observer = _ObserveMode()
+    record = run_tiny(tmp_path, callbacks=observer, method="sl-basic", flush_denormal=True)
+    assert observer.seen == [True, True] and not _flushed()  # on for every round, off again after
+    assert record["execution"]["flush_denormal"] is True and record["command"].endswith("--flush-denormal")
+    assert spec_of(record).flush_denormal and resolve(spec_of(record)).name == record["name"]
+    plain = _ObserveMode()
+    assert "flush_denormal" not in run_tiny(tmp_path / "plain", callbacks=plain, method="sl-basic")["execution"]
+    assert plain.seen == [False, False]
+
+
+def test_flush_denormal_is_refused_where_it_would_not_mean_what_the_record_says(tmp_path, one_thread):
+    import torch
+
+    from tests.helpers import tiny_spec
+
+    with pytest.raises(ConfigError, match="drop --client-workers"):
+        resolve(tiny_spec(flush_denormal=True, client_workers=2))
+    with pytest.raises(ConfigError, match="CPU mode"):
+        resolve(RunSpec(method="fedavg", protocol="synthetic", device="cuda", flush_denormal=True))
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(ConfigError, match="--threads 1"):
+            run_tiny(tmp_path / "two", flush_denormal=True)
+    finally:
+        torch.set_num_threads(1)
+    assert not (tmp_path / "two").exists() and not _flushed()
+
+
+def test_a_run_resumes_only_in_the_mode_it_was_started_in(tmp_path, one_thread):
+    with pytest.raises(KeyboardInterrupt):
+        run_tiny(tmp_path, callbacks=_InterruptAfter(1), rounds=3, flush_denormal=True)
+    with pytest.raises(ConfigError, match="resume it with it too"):
+        run_tiny(tmp_path, resume=True, rounds=3)
+    assert run_tiny(tmp_path, resume=True, rounds=3, flush_denormal=True)["status"] == "completed"

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
                                                  "else process)."),
         ray_address: str | None = typer.Option(None, help="Join this Ray cluster instead of starting a local one."),
         device: str = typer.Option("cpu", help="torch device for every run."),
+        flush_denormal: bool = typer.Option(False, "--flush-denormal", help="CPU, one torch thread per run: compute "
+                                            "subnormal floats as zero (as `c3bench run --flush-denormal`); kept in "
+                                            "each record."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan with a time estimate per run, measured "
                                      "on this machine from a slice of each run's real rounds; run nothing."),
         report_only: bool = typer.Option(False, "--report", help="Print the report from the results already there; "
@@ -71,7 +74,8 @@ def register(app: typer.Typer) -> None:
         row_list = [r.strip() for r in rows.split(",") if r.strip()] if rows else None
         reports = []
         for name in names:
-            config, planned = plan_suite(name, seed_list, rounds, str(data_root) if data_root else None, device, row_list)
+            config, planned = plan_suite(name, seed_list, rounds, str(data_root) if data_root else None, device, row_list,
+                                         flush_denormal)
             folder = out_dir or Path("results") / config.name
             runs = [p.run for p in planned]
             sweep_plan = plan(runs, folder)

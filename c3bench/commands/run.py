@@ -162,6 +162,10 @@ def register(app: typer.Typer) -> None:
                                            "hooks (FedAvg, FedNova), equal-size clients: train a round's clients as "
                                            "one stacked model (torch.func.vmap), for GPUs; matches the serial "
                                            "record within float rounding."),
+        flush_denormal: bool = typer.Option(False, "--flush-denormal", help="CPU, one thread (--threads 1): compute "
+                                            "subnormal floats as zero, which keeps long sequential split runs "
+                                            "(SL-basic, SplitFed) from slowing down; kept in the record, whose "
+                                            "numbers then differ from a run without it."),
         charge_inference: bool = typer.Option(False, "--charge-inference", help="Charge evaluation to the ledger: "
                                               "split inference's activations up and logits down, and its FLOPs "
                                               "(the paper does not)."),
@@ -192,7 +196,7 @@ def register(app: typer.Typer) -> None:
                        overrides=overrides, rounds=rounds, seed=seed, budgets=budgets, backbone=backbone,
                        data_root=str(data_root) if data_root else None, device=device, name=name, devices=devices,
                        charge_inference=charge_inference, client_workers=client_workers,
-                       stack_clients=stack_clients)
+                       stack_clients=stack_clients, flush_denormal=flush_denormal)
         resolved = resolve(spec)
         runner = Runner(resolved, out_dir, callbacks=progress_display(quiet))
         from contextlib import nullcontext

@@ -107,6 +107,9 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", help="torch device for every run."),
         devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time, as in "
                                            "`c3bench run --devices` (default: the protocol's)."),
+        flush_denormal: bool = typer.Option(False, "--flush-denormal", help="CPU, one torch thread per run: compute "
+                                            "subnormal floats as zero (as `c3bench run --flush-denormal`); kept in "
+                                            "each record."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Show what would run or be skipped, then stop."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     ) -> None:
@@ -131,7 +134,7 @@ def register(app: typer.Typer) -> None:
         )
         runs = expand([m.strip() for m in methods.split(",") if m.strip()], protocol, parse_seeds(seeds),
                       parse_grid(grid), parse_assignments(set_), rounds, budgets, backbone,
-                      str(data_root) if data_root else None, device, devices)
+                      str(data_root) if data_root else None, device, devices, flush_denormal)
         sweep_plan = plan(runs, out_dir)
         for note in sweep_plan.notes:
             err.print(f"[yellow]note:[/] {note}", highlight=False)
