@@ -28,7 +28,7 @@ from typing import Any
 from c3bench.configs import FOLDER, ConfigRun, Reference, StudyConfig, get_config
 from c3bench.conventions import CONVENTIONS
 from c3bench.hparams import ConfigError
-from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, resolve
+from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, execution_flags, resolve
 from c3bench.score import c3_score
 
 
@@ -91,6 +91,7 @@ class RowReport:
     c3bench: Measures | None = None
     note: str = ""
     files: list[str] = field(default_factory=list)
+    modes: list[str] = field(default_factory=list)  # numeric execution modes of its records, e.g. --flush-denormal
 
 
 @dataclass
@@ -148,7 +149,8 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
     out = RowReport(row.name, row.label, row.method, ref.as_dict() if ref else None,
                     sorted(r["config"]["seed"] for r in found), planned_seeds, [r["status"] for r in found],
                     sorted({r["totals"]["rounds_completed"] for r in found}), note=row.note,
-                    files=[s for s, _ in records])
+                    files=[s for s, _ in records],
+                    modes=sorted({f for r in found for f in execution_flags(r.get("execution", {}))}))
     if not found:
         return out
     accs = [r["totals"]["accuracy"] for r in found]
@@ -290,6 +292,8 @@ def render_markdown(report: Report) -> str:
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(row_cells(r)) + " |" for r in report.rows]
     notes = [f"- {r.label}: {r.note}" for r in report.rows if r.note]
+    notes += [f"- {r.label}: run with {', '.join(r.modes)} (kept in its records' execution; its numbers differ "
+              "from a run without it)." for r in report.rows if r.modes]
     if report.claims:
         notes += ["", "**The source's claims in c3bench's numbers** (costs in the paper's convention):", ""]
         for c in report.claims:

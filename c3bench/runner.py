@@ -220,11 +220,18 @@ def command_line(run: ResolvedRun) -> str:
         parts += ["--devices", str(cfg["devices"])]
     if cfg.get("charge_inference"):
         parts.append("--charge-inference")
-    if run.spec.stack_clients:  # the one execution mode whose records differ (in the last bits)
-        parts.append("--stack-clients")
-    if run.spec.flush_denormal:  # changes the numbers wherever a value would have been subnormal
-        parts.append("--flush-denormal")
+    parts += execution_flags({"client_stacking": run.spec.stack_clients, "flush_denormal": run.spec.flush_denormal})
     return shlex.join(parts)
+
+
+# The execution modes whose records differ from a plain run's: stacking in the last bits, flushing
+# wherever a value would have been subnormal. Each is kept in the record's ``execution`` under its key.
+NUMERIC_MODES = {"client_stacking": "--stack-clients", "flush_denormal": "--flush-denormal"}
+
+
+def execution_flags(execution: dict[str, Any]) -> list[str]:
+    """The `c3bench run` options of the numeric execution modes an ``execution`` block has on."""
+    return [flag for key, flag in NUMERIC_MODES.items() if execution.get(key)]
 
 
 # ------------------------------------------------------------------------------------------ running

@@ -288,3 +288,14 @@ def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
     records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned if p.row.name in values}
     (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
     assert best.verdict == "holds so far: best of the 2 rows with a result; none yet for EdgeSplit (beside the paper)"
+
+
+def test_a_row_run_with_a_numeric_execution_mode_says_so_in_the_report(tmp_path, one_thread):
+    args = ["reproduce", "synthetic-quick", "--rows", "fedavg", "--seeds", "0", "--rounds", "1", "-o", str(tmp_path)]
+    result = cli.invoke(app, [*args, "-q", "--flush-denormal", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    (path,) = tmp_path.glob("*.json")
+    assert load_record(path)["execution"]["flush_denormal"] is True
+    assert "run with --flush-denormal" in result.stdout
+    plain = cli.invoke(app, [*args[:-1], str(tmp_path / "plain"), "-q", "--format", "json"])
+    assert json.loads(plain.stdout)[0]["rows"][0]["modes"] == []
