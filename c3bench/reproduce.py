@@ -28,7 +28,8 @@ from typing import Any
 from c3bench.configs import FOLDER, ConfigRun, Reference, StudyConfig, get_config
 from c3bench.conventions import CONVENTIONS
 from c3bench.hparams import ConfigError
-from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, execution_flags, resolve
+from c3bench.results import execution_flags
+from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, resolve
 from c3bench.score import c3_score
 
 

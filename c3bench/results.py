@@ -196,3 +196,12 @@ def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "total_flops": cum["client_flops"] + cum["server_flops"],
         "total_fwd_macs": cum["client_fwd_macs"] + cum["server_fwd_macs"],
     }
+
+# The execution modes whose records differ from a plain run's: stacking in the last bits, flushing
+# wherever a value would have been subnormal. Each is kept in the record's ``execution`` under its key.
+NUMERIC_MODES = {"client_stacking": "--stack-clients", "flush_denormal": "--flush-denormal"}
+
+
+def execution_flags(execution: dict[str, Any]) -> list[str]:
+    """The `c3bench run` options of the numeric execution modes an ``execution`` block has on."""
+    return [flag for key, flag in NUMERIC_MODES.items() if execution.get(key)]

@@ -35,6 +35,7 @@ from c3bench.results import (
     CONVENTIONS,
     SCHEMA,
     config_hash,
+    execution_flags,
     load_record,
     totals_from_rounds,
     write_atomic,
@@ -223,15 +224,6 @@ def command_line(run: ResolvedRun) -> str:
     parts += execution_flags({"client_stacking": run.spec.stack_clients, "flush_denormal": run.spec.flush_denormal})
     return shlex.join(parts)
 
-
-# The execution modes whose records differ from a plain run's: stacking in the last bits, flushing
-# wherever a value would have been subnormal. Each is kept in the record's ``execution`` under its key.
-NUMERIC_MODES = {"client_stacking": "--stack-clients", "flush_denormal": "--flush-denormal"}
-
-
-def execution_flags(execution: dict[str, Any]) -> list[str]:
-    """The `c3bench run` options of the numeric execution modes an ``execution`` block has on."""
-    return [flag for key, flag in NUMERIC_MODES.items() if execution.get(key)]
 
 
 # ------------------------------------------------------------------------------------------ running

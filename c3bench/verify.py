@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from c3bench.results import strip_volatile
+from c3bench.results import execution_flags, strip_volatile
 
 EXACT_COUNTERS = ("client_flops", "server_flops", "client_fwd_macs", "server_fwd_macs", "samples",
                   "messages_up", "messages_down", "messages_peer")
@@ -77,6 +77,10 @@ def compare(claimed: dict[str, Any], rerun: dict[str, Any], identical: bool, byt
         return ["the configuration resolves differently now (method or protocol declarations changed)"]
     if claimed["data"]["digest"] != rerun["data"]["digest"]:
         return ["the data digest differs: the run did not see this data"]
+    modes = [execution_flags(r.get("execution", {})) for r in (claimed, rerun)]
+    if modes[0] != modes[1]:
+        return [f"the entry ran with {' '.join(modes[0]) or 'no numeric execution mode'}, the re-run with "
+                f"{' '.join(modes[1]) or 'none'}"]
     a, b = claimed["rounds"], rerun["rounds"]
     if len(a) != len(b) or claimed["status"] != rerun["status"]:
         return [f"{len(a)} rounds ({claimed['status']}) claimed, the re-run gives {len(b)} ({rerun['status']})"]

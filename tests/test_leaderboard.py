@@ -335,3 +335,16 @@ def test_the_board_readmes_submit_and_verify_commands_run_as_written(result_file
         result = cli.invoke(app, [*args, "--board-dir", "boards"])
         assert result.exit_code == 0, (words, result.output)
     assert len(list(find_boards(board_dir)["synthetic"].entries_dir.glob("*.json"))) == len(result_files)
+
+
+def test_verify_replays_an_entry_in_its_execution_mode_and_a_rerun_without_it_fails(tmp_path, one_thread):
+    from c3bench.verify import compare
+    from tests.helpers import run_tiny
+
+    record = run_tiny(tmp_path, method="sl-basic", flush_denormal=True)
+    (entry,) = tmp_path.glob("*.json")
+    verdict = verify_entry(entry, record)
+    assert verdict.ok and verdict.mode == "identical", verdict.differences
+    plain = run_tiny(tmp_path / "plain", method="sl-basic")  # the same numbers here: no value got subnormal
+    assert compare(record, plain, identical=True) == [
+        "the entry ran with --flush-denormal, the re-run with none"]
