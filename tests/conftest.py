@@ -28,16 +28,26 @@ def require_data(*relative: str) -> Path:
     return SHARED_DATA
 
 
+def _torch_threads(n: int):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """One torch thread for the module's tests: tiny models gain nothing from a second thread, and on
     a shared 2-core machine OpenMP waiting makes each step many times slower."""
-    import torch
+    yield from _torch_threads(1)
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
+@pytest.fixture
+def exactly_one_thread():
+    """One torch thread for this test, whatever tests before it left (``--flush-denormal`` requires it)."""
+    yield from _torch_threads(1)
 
 
 @pytest.fixture

@@ -337,7 +337,7 @@ def test_the_board_readmes_submit_and_verify_commands_run_as_written(result_file
     assert len(list(find_boards(board_dir)["synthetic"].entries_dir.glob("*.json"))) == len(result_files)
 
 
-def test_verify_replays_an_entry_in_its_execution_mode_and_a_rerun_without_it_fails(tmp_path, one_thread):
+def test_verify_replays_an_entry_in_its_execution_mode_and_a_rerun_without_it_fails(tmp_path, exactly_one_thread):
     from c3bench.verify import compare
     from tests.helpers import run_tiny
 

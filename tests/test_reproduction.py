@@ -290,7 +290,7 @@ def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
     assert best.verdict == "holds so far: best of the 2 rows with a result; none yet for EdgeSplit (beside the paper)"
 
 
-def test_a_row_run_with_a_numeric_execution_mode_says_so_in_the_report(tmp_path, one_thread):
+def test_a_row_run_with_a_numeric_execution_mode_says_so_in_the_report(tmp_path, exactly_one_thread):
     args = ["reproduce", "synthetic-quick", "--rows", "fedavg", "--seeds", "0", "--rounds", "1", "-o", str(tmp_path)]
     result = cli.invoke(app, [*args, "-q", "--flush-denormal", "--format", "markdown"])
     assert result.exit_code == 0, result.output

@@ -169,7 +169,7 @@ class _ObserveMode(Callbacks):
         self.seen.append(_flushed())
 
 
-def test_a_flush_denormal_run_computes_subnormals_as_zero_and_says_so(tmp_path, one_thread):
+def test_a_flush_denormal_run_computes_subnormals_as_zero_and_says_so(tmp_path, exactly_one_thread):
     from c3bench.verify import spec_of
 
     observer = _ObserveMode()
@@ -182,7 +182,7 @@ def test_a_flush_denormal_run_computes_subnormals_as_zero_and_says_so(tmp_path, 
     assert plain.seen == [False, False]
 
 
-def test_flush_denormal_is_refused_where_it_would_not_mean_what_the_record_says(tmp_path, one_thread):
+def test_flush_denormal_is_refused_where_it_would_not_mean_what_the_record_says(tmp_path, exactly_one_thread):
     import torch
 
     from tests.helpers import tiny_spec
@@ -200,7 +200,7 @@ def test_flush_denormal_is_refused_where_it_would_not_mean_what_the_record_says(
     assert not (tmp_path / "two").exists() and not _flushed()
 
 
-def test_a_run_resumes_only_in_the_mode_it_was_started_in(tmp_path, one_thread):
+def test_a_run_resumes_only_in_the_mode_it_was_started_in(tmp_path, exactly_one_thread):
     with pytest.raises(KeyboardInterrupt):
         run_tiny(tmp_path, callbacks=_InterruptAfter(1), rounds=3, flush_denormal=True)
     with pytest.raises(ConfigError, match="resume it with it too"):
