@@ -57,7 +57,7 @@ def _cpu_name() -> str:
 
 
 @lru_cache(maxsize=1)
-def environment() -> dict[str, object]:
+def _fixed_environment() -> dict[str, object]:
     return {
         "c3bench": c3bench.__version__,
         "git_commit": _git_commit(),
@@ -66,5 +66,10 @@ def environment() -> dict[str, object]:
         "platform": platform.platform(),
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
     }
+
+
+def environment() -> dict[str, object]:
+    """Where a run ran. The thread count is read at each call: a process (a test session, a sweep
+    worker) may change it between runs, and a record must carry the one its run used."""
+    return {**_fixed_environment(), "torch_threads": torch.get_num_threads()}

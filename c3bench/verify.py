@@ -128,7 +128,7 @@ def verify_entry(path: Path, record: dict[str, Any], data_root: str | None = Non
     if isinstance(threads, int) and threads > 0:
         torch.set_num_threads(threads)
     try:
-        identical = same_platform(record, environment() | {"torch_threads": torch.get_num_threads()})
+        identical = same_platform(record, environment())
         began = time.perf_counter()
         prefix = rounds is not None and rounds < len(record["rounds"])
         with tempfile.TemporaryDirectory() as tmp:

@@ -54,3 +54,18 @@ def test_an_archive_copy_without_git_names_the_stamped_commit(tmp_path):
     where, commit = done.stdout.split()
     assert Path(where).parent == tmp_path / "c3bench"  # the copy ran, not the checkout
     assert commit == head.stdout.strip()
+
+
+def test_the_thread_count_is_the_one_in_force_when_asked():
+    import torch
+
+    from c3bench.environment import environment
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert environment()["torch_threads"] == 1
+        torch.set_num_threads(2)
+        assert environment()["torch_threads"] == 2  # a second run in the same process records its own
+    finally:
+        torch.set_num_threads(before)
