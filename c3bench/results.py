@@ -197,6 +197,7 @@ def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "total_fwd_macs": cum["client_fwd_macs"] + cum["server_fwd_macs"],
     }
 
+
 # The execution modes whose records differ from a plain run's: stacking in the last bits, flushing
 # wherever a value would have been subnormal. Each is kept in the record's ``execution`` under its key.
 NUMERIC_MODES = {"client_stacking": "--stack-clients", "flush_denormal": "--flush-denormal"}

@@ -225,7 +225,6 @@ def command_line(run: ResolvedRun) -> str:
     return shlex.join(parts)
 
 
-
 # ------------------------------------------------------------------------------------------ running
 class NoRoundFits(ConfigError):
     """The budgets do not admit even the first round; nothing was kept."""
