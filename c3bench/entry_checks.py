@@ -103,6 +103,13 @@ def check_shape(record: dict[str, Any], source: str) -> list[Problem]:
         if not isinstance(acc, dict) or not _is_number(acc.get("mean")) or not isinstance(acc.get("per_client"), list) \
                 or not all(_is_number(a) for a in acc["per_client"]):
             bad(f"{where}.accuracy", "must hold a numeric mean and a list of numeric per-client accuracies")
+        local = entry.get("local_accuracy")
+        if local is not None and (not isinstance(local, dict) or not _is_number(local.get("mean"))
+                                  or not isinstance(local.get("per_client"), list)
+                                  or not all(_is_number(a) for a in local["per_client"])
+                                  or not isinstance(local.get("clients"), list)
+                                  or not all(_is_int(c) for c in local["clients"])):
+            bad(f"{where}.local_accuracy", "must hold the scored clients, their numeric accuracies and a numeric mean")
         for key in ("cumulative",):
             block = entry.get(key)
             if not isinstance(block, dict) or not all(isinstance(block.get(k), int | float) for k in TOTAL_COUNTERS):
@@ -139,10 +146,17 @@ def check_values(record: dict[str, Any], source: str) -> list[Problem]:
     previous: dict[str, Any] = {}
     for i, entry in enumerate(record["rounds"]):
         where = f"rounds[{i}]"
-        for value in (entry["accuracy"]["mean"], *entry["accuracy"]["per_client"]):
-            if not 0.0 <= value <= 100.0:
-                problems.append(Problem(source, f"{where}.accuracy", f"{value!r} is outside [0, 100]"))
-                break
+        for label, block in (("accuracy", entry["accuracy"]), ("local_accuracy", entry.get("local_accuracy"))):
+            for value in (block["mean"], *block["per_client"]) if block else ():
+                if not 0.0 <= value <= 100.0:
+                    problems.append(Problem(source, f"{where}.{label}", f"{value!r} is outside [0, 100]"))
+                    break
+        local = entry.get("local_accuracy")
+        clients = len(entry["accuracy"]["per_client"])
+        if local and (local["clients"] != sorted(set(local["clients"]))
+                      or any(not 0 <= c < clients for c in local["clients"])):
+            problems.append(Problem(source, f"{where}.local_accuracy.clients",
+                                    f"must be distinct client indices in [0, {clients}), in order"))
         for label, counters in (("cumulative", [entry["cumulative"]]), ("per_client", entry["per_client"])):
             for c in counters:
                 wrong = sorted(k for k in TOTAL_COUNTERS if not _is_int(c[k]) or c[k] < 0)
@@ -185,6 +199,11 @@ def check_log(record: dict[str, Any], source: str) -> list[Problem]:
             problems.append(Problem(source, f"{where}.accuracy.mean",
                                     f"is {entry['accuracy']['mean']!r}, the per-client accuracies give "
                                     f"{(sum(per_acc) / len(per_acc)) if per_acc else None!r}"))
+        local = entry.get("local_accuracy")
+        if local is not None and (not local["per_client"] or len(local["per_client"]) != len(local["clients"])
+                                  or not _same(local["mean"], sum(local["per_client"]) / len(local["per_client"]))):
+            problems.append(Problem(source, f"{where}.local_accuracy",
+                                    "needs one accuracy per scored client and their mean"))
         clients = entry["per_client"]
         if len(clients) != len(per_acc):
             problems.append(Problem(source, f"{where}.per_client",
@@ -299,7 +318,8 @@ def check_provenance(record: dict[str, Any], source: str, require_clean_commit: 
                                 f"is {cfg['protocol_hash'][:12]}..., the registered protocol '{protocol.name}' gives "
                                 f"{protocol.content_hash(params)[:12]}... (run with this version of the protocol)"))
     try:
-        resolved = method.finalize_params(registry.space(method).resolve(cfg["method_params"], f"method '{method.name}'"))
+        space = registry.space(method)
+        resolved = space.recorded(method.finalize_params(space.resolve(cfg["method_params"], f"method '{method.name}'")))
     except (ConfigError, ValueError, TypeError) as exc:
         problems.append(Problem(source, "config.method_params", str(exc)))
     else:

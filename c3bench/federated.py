@@ -98,11 +98,14 @@ class FederatedMethod(Method):
     family = "federated"
     hparams = FL_HPARAMS
 
+    transient: tuple[str, ...] = ("_scratch",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.global_model = ctx.new_backbone()
         self.local_model = ctx.new_backbone()  # the client's working copy, reloaded each visit
         self.client_state: dict[int, Any] = {}  # per client, kept on that client between rounds
+        self._scratch: torch.nn.Module | None = None  # scores a client's local model (score_local)
 
     # ---------------------------------------------------------------- round structure
     def run_round(self, round_index: int) -> dict[str, Any]:
@@ -116,6 +119,7 @@ class FederatedMethod(Method):
             jobs.append(ClientJob(client, round_index, received, sum(steps[:k]), sum(steps)))
         arrivals = []
         for update in self.ctx.clients.train(self, jobs):  # in job order, whatever ran first
+            self.score_local(update.client, self.local_predictor(update.client, update.model))
             uploaded = self.ctx.channel.send({"model": update.model, **update.upload}, src=update.client, dst=SERVER)
             model = uploaded.pop("model")
             arrivals.append(Arrival(update.client, model, uploaded,
@@ -276,4 +280,18 @@ class FederatedMethod(Method):
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         self.global_model.eval()
-        return self.global_model(x)
+        return self._infer(self.global_model, client, x)
+
+    def local_predictor(self, client: int, state: dict[str, torch.Tensor]):
+        """``client``'s local model right after its training (the state it is about to upload), as a
+        predictor for :meth:`score_local`. Loaded into a scratch copy: no weights of the run change."""
+        if self._scratch is None:
+            self._scratch = copy.deepcopy(self.local_model)  # a copy, not a new init: the global RNG is untouched
+        self._scratch.load_state_dict(state)
+        self._scratch.eval()
+        return lambda x: self._infer(self._scratch, client, x)
+
+    def _infer(self, model: torch.nn.Module, client: int, x: torch.Tensor) -> torch.Tensor:
+        """Inference on the client, metered (charged only when the run charges inference)."""
+        with self.ctx.meter.count(("fl-infer", self.ctx.backbone, tuple(x.shape)), side="client", client=client):
+            return model(x)

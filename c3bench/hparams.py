@@ -46,6 +46,9 @@ class HParam:
     low: float | None = None
     high: float | None = None
     key: bool = False  # shown as a "key hyperparameter" in score tables
+    # False for a hyperparameter added after records were published: a record names it only when it is
+    # set to another value, so the records made before it keep their configuration (and their names).
+    record_default: bool = True
 
     def parse(self, value: Any) -> Any:
         """Convert a CLI string (or a Python value) to this parameter's type and validate it."""
@@ -97,6 +100,12 @@ class HParamSpace:
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
+
+    def recorded(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` as a record names them: without the ``record_default=False`` parameters that are
+        at their default."""
+        quiet = {p.name: p.default for p in self.params if not p.record_default}
+        return {k: v for k, v in values.items() if k not in quiet or v != quiet[k]}
 
     def resolve(self, overrides: Mapping[str, Any], owner: str) -> dict[str, Any]:
         """Defaults updated with validated overrides; unknown names raise ConfigError."""

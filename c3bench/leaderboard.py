@@ -25,6 +25,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,8 @@ class Board:
     description: str = ""
     min_seeds: int = 3
     provenance: str = "any"
+    notes: tuple[str, ...] = ()  # plain-text lines for a reader (e.g. why rows differ from a paper)
+    findings: str = ""  # a path, relative to the board folder, to where its differences are explained
 
     @property
     def entries_dir(self) -> Path:
@@ -96,7 +99,9 @@ class Board:
         return {"protocol": self.protocol, "title": self.title, "description": self.description,
                 "bmax_gb": self.bmax_gb, "cmax_tflops": self.cmax_tflops, "temperature": self.temperature,
                 "convention": self.convention, "min_seeds": self.min_seeds, "provenance": self.provenance,
-                "protocol_params": self.protocol_params}
+                "protocol_params": self.protocol_params,
+                **({"notes": list(self.notes)} if self.notes else {}),
+                **({"findings": self.findings} if self.findings else {})}
 
     @classmethod
     def load(cls, folder: Path) -> Board:
@@ -128,10 +133,16 @@ class Board:
         min_seeds = data.get("min_seeds", 3)
         if not isinstance(min_seeds, int) or isinstance(min_seeds, bool) or min_seeds < 1:
             raise ConfigError(f"{source}: min_seeds: must be a positive integer.")
+        notes = data.get("notes", [])
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise ConfigError(f"{source}: notes: must be a list of strings.")
+        findings = data.get("findings", "")
+        if not isinstance(findings, str) or findings.startswith("/") or "\\" in findings or ":" in findings:
+            raise ConfigError(f"{source}: findings: must be a relative path such as ../FINDINGS.md.")
         return cls(folder, data["protocol"], float(data["bmax_gb"]), float(data["cmax_tflops"]),
                    float(data["temperature"]), data["convention"], data["protocol_params"],
                    str(data.get("title", "")), str(data.get("description", "")), min_seeds,
-                   data.get("provenance", "any"))
+                   data.get("provenance", "any"), tuple(notes), findings)
 
 
 def find_boards(board_dir: str | Path) -> dict[str, Board]:
@@ -220,12 +231,20 @@ def validate_entry(record: dict[str, Any], source: str, board: Board, digests: D
     return problems
 
 
+def exceeds(used: float, limit: float) -> bool:
+    """Whether ``used`` exceeds ``limit`` at the precision the limit is written with: budgets are printed
+    figures (the paper's Cmax of 11.77 T), so 11.773 T is within it and 11.78 T is not."""
+    exponent = Decimal(repr(float(limit))).as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return round(used, places) > limit
+
+
 def over_budget(totals: dict[str, Any], board: Board) -> list[str]:
-    """Which of the board's budgets an entry exceeds ("bandwidth", "compute"): cost is not misconduct,
-    so such an entry is filed, scored by the formula (which has no cutoff) and marked."""
+    """Which of the board's budgets an entry exceeds ("bandwidth", "compute"; see :func:`exceeds`): cost is
+    not misconduct, so such an entry is filed, scored by the formula (which has no cutoff) and marked."""
     gb, tflops, _ = CONVENTIONS[board.convention].measures(totals)
     return [what for what, used, limit in (("bandwidth", gb, board.bmax_gb), ("compute", tflops, board.cmax_tflops))
-            if used > limit]
+            if exceeds(used, limit)]
 
 
 def _load(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -377,6 +396,12 @@ def _row_cells(rank: int, row: ScoreRow, board: Board, records: dict[str, dict[s
             row_status(row, board, records), links]
 
 
+def _plain(text: str) -> str:
+    """Text as Markdown shows it: no HTML, no link or emphasis syntax taken from the text."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join("\\" + c if c in "\\`*_[]#|!" else c for c in text)
+
+
 def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """The board's README.md, a pure function of the board declaration and its entries (not of the
     folder the boards sit in)."""
@@ -397,12 +422,16 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         f"{board.temperature:g}; {CONVENTION_TEXT[board.convention]}.",
         "- Score: C3 = A/100 · exp(−(B/Bmax + C/Cmax)/T), from the mean accuracy A, bandwidth B and client "
         "compute C over a configuration's seeds. An entry above a budget is filed, scored by the same formula "
-        "and marked *over budget* (cost is not misconduct; refusals are for wrong or tampered records).",
+        "and marked *over budget* (cost is not misconduct; refusals are for wrong or tampered records); a cost is "
+        "over a budget when it exceeds it at the precision the budget is written with (11.773 is within 11.77).",
         "- Settings: the method's hyperparameters that differ between its configurations on this board "
         "(every setting is in the entry files).",
         f"- Ranked by C3. Configurations with fewer than {board.min_seeds} seeds are provisional."
         + (" Entries come from committed code: each names the commit that made it." if board.provenance == "committed"
            else ""),
+        *(f"- {_plain(note)}" for note in board.notes),
+        *([f"- Where this board's numbers differ from published ones, and why: [{_plain(Path(board.findings).name)}]"
+           f"(<{_plain(board.findings)}>)."] if board.findings else []),
         "",
     ]
     if rows:

@@ -18,6 +18,7 @@ from c3bench.models import build_backbone
 
 if TYPE_CHECKING:
     from c3bench.accounting.devices import Fleet
+    from c3bench.evaluation import LocalScores
 
 
 def derive_seed(seed: int, *key: int | str) -> int:
@@ -55,6 +56,7 @@ class RunContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: Callable[[float], None] = lambda fraction: None  # fraction of the current round done
     clients: Any = None  # a c3bench.parallel client executor (serial, worker processes or stacked); set by the runner
+    local_scores: LocalScores | None = None  # the round's local-after-training scores; set by the runner per round
 
     def stream(self, *key: int | str) -> torch.Generator:
         """A random stream named by ``key``: the same for the same seed and key whatever ran before, so
@@ -120,6 +122,14 @@ class Method(ABC):
     def describe(self) -> dict[str, Any]:
         """Facts about this instance worth recording (for example a cut point)."""
         return {}
+
+    def score_local(self, client: int, predict: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Report ``client``'s model right after its training in this round, for methods whose clients
+        train a model other than the one they deploy: ``predict`` maps normalised images to logits.
+        The runner scores it on the client's own test split, outside the ledger unless inference is
+        charged (:class:`c3bench.evaluation.LocalScores`); without a runner it does nothing."""
+        if self.ctx.local_scores is not None:
+            self.ctx.local_scores.record(client, predict)
 
     # Resuming and budget rollback both need the method's whole state. By default that is every
     # attribute except the shared context and the transient ones; methods holding something

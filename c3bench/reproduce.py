@@ -25,11 +25,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from c3bench.configs import FOLDER, ConfigRun, Reference, StudyConfig, get_config
+from c3bench.configs import FOLDER, METRIC_TOTALS, METRICS, ConfigRun, Reference, StudyConfig, get_config
 from c3bench.conventions import CONVENTIONS
+from c3bench.evaluation import evaluate
 from c3bench.hparams import ConfigError
-from c3bench.results import execution_flags
-from c3bench.runner import ResolvedRun, Runner, RunSpec, evaluate, resolve
+from c3bench.results import execution_flags, totals_from_rounds
+from c3bench.runner import ResolvedRun, Runner, RunSpec, resolve
 from c3bench.score import c3_score
 
 
@@ -74,6 +75,10 @@ class Measures:
 
 @dataclass
 class RowReport:
+    """One row. ``accuracy_*``, ``c3``: c3bench's headline (deployed model, last round; std over seeds);
+    ``same_*``, ``delta``, ``within``: c3bench on the metric the published number measures
+    (``metric``; mean and population std over seeds, as the source computed its own)."""
+
     name: str
     label: str
     method: str
@@ -84,10 +89,16 @@ class RowReport:
     rounds: list[int]
     accuracy_mean: float | None = None
     accuracy_std: float | None = None
+    metric: str | None = None
+    same_mean: float | None = None
+    same_std: float | None = None
+    same_missing: list[int] = field(default_factory=list)  # seeds whose records do not give ``metric``
+    best_rounds: list[int] = field(default_factory=list)  # the round each seed's figure comes from (a best metric)
     delta: float | None = None
     tolerance: float | None = None
     within: bool | None = None
     c3: float | None = None
+    c3_same: float | None = None
     paper: Measures | None = None
     c3bench: Measures | None = None
     note: str = ""
@@ -144,13 +155,15 @@ def _measures(records: Sequence[dict[str, Any]], convention: str) -> Measures:
 
 def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple[str, dict[str, Any]]],
                score: dict[str, float]) -> RowReport:
-    """One row: published values against the mean over the records found for it."""
+    """One row: published values against the records found for it, on the published metric and on
+    c3bench's headline. Totals are recomputed from each record's log (records made before a figure
+    existed give it too, where their log has what it needs)."""
     ref: Reference | None = row.reference
-    found = [r for _, r in records if r["totals"].get("accuracy") is not None]
+    found = [{**r, "totals": totals_from_rounds(r["rounds"])} for _, r in records if r["rounds"]]
     out = RowReport(row.name, row.label, row.method, ref.as_dict() if ref else None,
                     sorted(r["config"]["seed"] for r in found), planned_seeds, [r["status"] for r in found],
                     sorted({r["totals"]["rounds_completed"] for r in found}), note=row.note,
-                    files=[s for s, _ in records],
+                    files=[s for s, _ in records], metric=ref.metric if ref else None,
                     modes=sorted({f for r in found for f in execution_flags(r.get("execution", {}))}))
     if not found:
         return out
@@ -158,21 +171,43 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
     out.accuracy_mean = statistics.fmean(accs)
     out.accuracy_std = statistics.stdev(accs) if len(accs) > 1 else None  # no spread from one seed
     out.paper, out.c3bench = _measures(found, "paper"), _measures(found, "c3bench")
-    if ref is not None and ref.accuracy is not None:
-        out.delta = out.accuracy_mean - ref.accuracy
+    has_budgets = {"bmax_gb", "cmax_tflops"} <= set(score)
+
+    def c3(accuracy: float) -> float:
+        return c3_score(accuracy, out.paper.bandwidth_gb, out.paper.client_t, score["bmax_gb"], score["cmax_tflops"],
+                        score.get("temperature", 8.0))
+
+    if has_budgets:
+        out.c3 = c3(out.accuracy_mean)
+    if ref is None:
+        return out
+    key = METRIC_TOTALS[ref.metric]
+    same = [r["totals"][key] for r in found]
+    out.same_missing = sorted(r["config"]["seed"] for r, v in zip(found, same, strict=True) if v is None)
+    if ref.metric.endswith("-best"):
+        out.best_rounds = [r["totals"][f"{key}_round"] for r in found if r["totals"][key] is not None]
+    if out.same_missing:
+        return out
+    out.same_mean = statistics.fmean(same)
+    out.same_std = statistics.pstdev(same) if len(same) > 1 else None
+    if has_budgets:
+        out.c3_same = c3(out.same_mean)
+    if ref.accuracy is not None:
+        out.delta = out.same_mean - ref.accuracy
         out.tolerance = 2 * ref.accuracy_std if ref.accuracy_std is not None else 2.0
         out.within = abs(out.delta) <= out.tolerance
-    if {"bmax_gb", "cmax_tflops"} <= set(score):
-        out.c3 = c3_score(out.accuracy_mean, out.paper.bandwidth_gb, out.paper.client_t, score["bmax_gb"],
-                          score["cmax_tflops"], score.get("temperature", 8.0))
     return out
 
 
 def _measure(row: RowReport, measure: str) -> float | None:
+    """A row's value for a claim: accuracy on the published metric (the claims are about published
+    numbers), costs and C3 on c3bench's headline."""
     if row.accuracy_mean is None:
         return None
-    return {"accuracy": row.accuracy_mean, "c3": row.c3, "bandwidth_gb": row.paper.bandwidth_gb,
-            "client_t": row.paper.client_t, "total_t": row.paper.total_t}[measure]
+    if measure == "accuracy":
+        return row.same_mean if row.metric is not None else row.accuracy_mean
+    return {"c3": row.c3, "bandwidth_gb": row.paper.bandwidth_gb, "client_t": row.paper.client_t,
+            "total_t": row.paper.total_t}[measure]
 
 
 def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
@@ -181,7 +216,8 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
     by_name = {r.name: r for r in rows}
     values = [_measure(by_name[n], claim.measure) if n in by_name else None for n in claim.rows]
     if any(v is None for v in values):
-        return ClaimResult(claim.claim, claim.published, None, "not checked: a row has no result yet")
+        return ClaimResult(claim.claim, claim.published, None,
+                           "not checked: a row has no result on the published metric yet")
     if claim.compare == "best":
         higher_is_better = claim.measure in ("accuracy", "c3")
         ranked = sorted((r for r in rows if _measure(r, claim.measure) is not None),
@@ -231,27 +267,52 @@ def _num(v: float | None, spec: str = ".3g") -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
-HEADERS = ("row", "seeds", "published acc.", "c3bench acc.", "Δ", "within", "GB paper (pub.)", "GB paper",
-           "GB as sent", "client T paper (pub.)", "client T paper", "total T paper (pub.)", "total T paper",
-           "client TFLOPs", "total TFLOPs", "C3 (pub.)", "C3")
+def metric_text(r: RowReport) -> str:
+    """What the published number measures, in words ('-' for a row without one)."""
+    return METRICS[r.metric] if r.metric else "-"
+
+
+def same_metric_text(r: RowReport) -> str:
+    """c3bench on the published metric, or why it is missing."""
+    if r.metric is None or not r.seeds:
+        return "-"
+    if r.same_missing:
+        seeds = ", ".join(map(str, r.same_missing))
+        return f"needs a re-run: the record{'s' if len(r.same_missing) > 1 else ''} of seed " \
+               f"{seeds} predate{'' if len(r.same_missing) > 1 else 's'} local-model scoring"
+    rounds = f" (round{'s' if len(set(r.best_rounds)) > 1 else ''} {', '.join(map(str, r.best_rounds))})" \
+        if r.best_rounds else ""
+    return _pm(r.same_mean, r.same_std) + rounds
+
+
+def _within(r: RowReport) -> str:
+    return "-" if r.within is None else ("yes" if r.within else "no")
+
+
+HEADERS = ("row", "seeds", "published acc.", "it measures", "c3bench, same measure", "Δ", "within",
+           "c3bench headline", "C3 (pub.)", "C3 same measure", "C3 headline")
+COST_HEADERS = ("row", "GB paper (pub.)", "GB paper", "GB as sent", "client T paper (pub.)", "client T paper",
+                "total T paper (pub.)", "total T paper", "client TFLOPs", "total TFLOPs")
 
 
 def row_cells(r: RowReport) -> list[str]:
     p = r.published or {}
-    within = "-" if r.within is None else ("yes" if r.within else "no")
-    seeds = f"{len(r.seeds)}/{len(r.planned_seeds)}"
-    return [r.label, seeds, _pm(p.get("accuracy"), p.get("accuracy_std")), _pm(r.accuracy_mean, r.accuracy_std),
-            _num(r.delta, "+.2f"), within,
-            _num(p.get("bandwidth_gb")), _num(r.paper.bandwidth_gb if r.paper else None),
+    return [r.label, f"{len(r.seeds)}/{len(r.planned_seeds)}", _pm(p.get("accuracy"), p.get("accuracy_std")),
+            metric_text(r), same_metric_text(r), _num(r.delta, "+.2f"), _within(r), _pm(r.accuracy_mean, r.accuracy_std),
+            _num(p.get("c3"), ".2f"), _num(r.c3_same, ".3f"), _num(r.c3, ".3f")]
+
+
+def cost_cells(r: RowReport) -> list[str]:
+    p = r.published or {}
+    return [r.label, _num(p.get("bandwidth_gb")), _num(r.paper.bandwidth_gb if r.paper else None),
             _num(r.c3bench.bandwidth_gb if r.c3bench else None),
             _num(p.get("client_tflops")), _num(r.paper.client_t if r.paper else None),
             _num(p.get("total_tflops")), _num(r.paper.total_t if r.paper else None),
-            _num(r.c3bench.client_t if r.c3bench else None), _num(r.c3bench.total_t if r.c3bench else None),
-            _num(p.get("c3"), ".2f"), _num(r.c3, ".3f")]
+            _num(r.c3bench.client_t if r.c3bench else None), _num(r.c3bench.total_t if r.c3bench else None)]
 
 
-COMPACT_HEADERS = ("row", "seeds", "accuracy: published → c3bench", "Δ", "ok", "GB: pub. → paper conv. (as sent)",
-                   "client T: pub. → c3bench", "total T: pub. → c3bench", "C3: pub. → c3bench")
+COMPACT_HEADERS = ("row", "seeds", "published (it measures)", "c3bench, same measure", "Δ", "ok", "headline",
+                   "GB: pub. → paper conv. (as sent)", "client T: pub. → c3bench", "C3: pub. → same → headline")
 
 
 def compact_cells(r: RowReport) -> list[str]:
@@ -265,21 +326,24 @@ def compact_cells(r: RowReport) -> list[str]:
     bandwidth = pair(p.get("bandwidth_gb"), r.paper.bandwidth_gb if r.paper else None)
     if r.c3bench:
         bandwidth += f" ({r.c3bench.bandwidth_gb:.3g})"
-    return [r.label, f"{len(r.seeds)}/{len(r.planned_seeds)}",
-            f"{_pm(p.get('accuracy'), p.get('accuracy_std'))} → {_pm(r.accuracy_mean, r.accuracy_std)}",
-            _num(r.delta, "+.2f"), "-" if r.within is None else ("yes" if r.within else "no"), bandwidth,
+    published = _pm(p.get("accuracy"), p.get("accuracy_std")) + (f" ({metric_text(r)})" if r.metric else "")
+    return [r.label, f"{len(r.seeds)}/{len(r.planned_seeds)}", published, same_metric_text(r),
+            _num(r.delta, "+.2f"), _within(r), _pm(r.accuracy_mean, r.accuracy_std), bandwidth,
             pair(p.get("client_tflops"), r.paper.client_t if r.paper else None),
-            pair(p.get("total_tflops"), r.paper.total_t if r.paper else None),
-            f"{_num(p.get('c3'), '.2f')} → {_num(r.c3, '.3f')}"]
+            f"{_num(p.get('c3'), '.2f')} → {_num(r.c3_same, '.3f')} → {_num(r.c3, '.3f')}"]
 
 
 def caption(report: Report) -> str:
     shrunk = report.shrunk
     parts = [f"{report.title}", f"Source: {report.source}." if report.source else ""]
-    parts.append("Accuracy: mean ± std over the seeds run (published: mean ± std of the source's runs); "
-                 "'within': |Δ| ≤ 2 published std (2 points where none is published). Costs in the paper's "
-                 "convention (non-zeros × 4 bytes; forward multiply-accumulates, 'TFLOPS') beside the published "
-                 "ones, and in c3bench's (bytes as sent; forward + backward FLOPs).")
+    parts.append("Each published accuracy is compared like for like: c3bench's figure on the metric it measures "
+                 "('it measures': which model, which round), mean ± population std over the seeds run, as the "
+                 "source computed its own; 'within': |Δ| ≤ 2 published std (2 points where none is published). "
+                 "Beside it, c3bench's headline, which boards and C3 rank: each client's deployed model after the "
+                 "last round, mean ± std over seeds (the best round is chosen on the test split, so it is not a "
+                 "figure to rank by). Costs in the paper's convention (non-zeros × 4 bytes; forward "
+                 "multiply-accumulates, 'TFLOPS') beside the published ones, and in c3bench's (bytes as sent; "
+                 "forward + backward FLOPs).")
     if report.score:
         parts.append(f"C3 with the source's budgets: Bmax {report.score.get('bmax_gb'):g} GB, Cmax "
                      f"{report.score.get('cmax_tflops'):g} T, T = {report.score.get('temperature', 8.0):g}, paper convention.")
@@ -288,15 +352,25 @@ def caption(report: Report) -> str:
     return " ".join(p for p in parts if p)
 
 
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers), *("| " + " | ".join(c) + " |" for c in rows)]
+
+
 def render_markdown(report: Report) -> str:
     lines = [f"### {report.config} ({report.protocol})", "", caption(report), "",
-             "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(row_cells(r)) + " |" for r in report.rows]
-    notes = [f"- {r.label}: {r.note}" for r in report.rows if r.note]
+             *_table(HEADERS, [row_cells(r) for r in report.rows]), "", "Costs:", "",
+             *_table(COST_HEADERS, [cost_cells(r) for r in report.rows])]
+    notes = []
+    for r in report.rows:
+        reference_note = (r.published or {}).get("note")
+        text = " ".join(t for t in (r.note, f"Reference: {reference_note}" if reference_note else "") if t)
+        if text:
+            notes.append(f"- {r.label}: {text}")
     notes += [f"- {r.label}: run with {', '.join(r.modes)} (kept in its records' execution; its numbers differ "
               "from a run without it)." for r in report.rows if r.modes]
     if report.claims:
-        notes += ["", "**The source's claims in c3bench's numbers** (costs in the paper's convention):", ""]
+        notes += ["", "**The source's claims in c3bench's numbers** (accuracy on the published metric; costs in the "
+                  "paper's convention and C3 on the headline):", ""]
         for c in report.claims:
             shown = "-" if c.ours is None else f"{c.ours:.3g}"
             published = "" if c.published is None else f" (published: {c.published:.3g})"
@@ -308,18 +382,21 @@ def render_csv(reports: Sequence[Report]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["config", "row", "method", "seeds", "planned_seeds", "published_accuracy", "published_std",
-                     "accuracy_mean", "accuracy_std", "delta", "tolerance", "within", "published_gb", "gb_paper",
-                     "gb_c3bench", "published_client_t", "client_t_paper", "published_total_t", "total_t_paper",
-                     "client_tflops", "total_tflops", "published_c3", "c3", "shrunk"])
+                     "published_metric", "same_metric_mean", "same_metric_std", "same_metric_missing_seeds", "delta",
+                     "tolerance", "within", "headline_accuracy_mean", "headline_accuracy_std", "published_gb",
+                     "gb_paper", "gb_c3bench", "published_client_t", "client_t_paper", "published_total_t",
+                     "total_t_paper", "client_tflops", "total_tflops", "published_c3", "c3_same_metric", "c3_headline",
+                     "shrunk"])
     for report in reports:
         for r in report.rows:
             p = r.published or {}
             writer.writerow([report.config, r.name, r.method, len(r.seeds), len(r.planned_seeds), p.get("accuracy"),
-                             p.get("accuracy_std"), r.accuracy_mean, r.accuracy_std, r.delta, r.tolerance, r.within,
-                             p.get("bandwidth_gb"), r.paper and r.paper.bandwidth_gb, r.c3bench and r.c3bench.bandwidth_gb,
-                             p.get("client_tflops"), r.paper and r.paper.client_t, p.get("total_tflops"),
-                             r.paper and r.paper.total_t, r.c3bench and r.c3bench.client_t,
-                             r.c3bench and r.c3bench.total_t, p.get("c3"), r.c3, "; ".join(report.shrunk)])
+                             p.get("accuracy_std"), r.metric, r.same_mean, r.same_std,
+                             " ".join(map(str, r.same_missing)), r.delta, r.tolerance, r.within, r.accuracy_mean,
+                             r.accuracy_std, p.get("bandwidth_gb"), r.paper and r.paper.bandwidth_gb,
+                             r.c3bench and r.c3bench.bandwidth_gb, p.get("client_tflops"), r.paper and r.paper.client_t,
+                             p.get("total_tflops"), r.paper and r.paper.total_t, r.c3bench and r.c3bench.client_t,
+                             r.c3bench and r.c3bench.total_t, p.get("c3"), r.c3_same, r.c3, "; ".join(report.shrunk)])
     return buffer.getvalue()
 
 

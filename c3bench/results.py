@@ -156,7 +156,10 @@ def load_record(path: str | Path, check_content: bool = True) -> dict[str, Any]:
         raise ResultError(f"{path}: not a text file.") from None
     except (OSError, RecursionError) as exc:
         raise ResultError(f"{path}: cannot be read ({type(exc).__name__}).") from None
-    return validate_record(record, str(path), check_content)
+    record = validate_record(record, str(path), check_content)
+    if check_content:  # every total the log gives, also those a record written by an older c3bench lacks
+        record["totals"] = totals_from_rounds(record["rounds"])
+    return record
 
 
 def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
@@ -177,10 +180,28 @@ def strip_volatile(obj: Any) -> Any:
     return obj
 
 
+def best_round(means: list[float | None], prefix: str) -> dict[str, Any]:
+    """``<prefix>_best`` (the highest per-round mean; the earliest round on a tie) and
+    ``<prefix>_best_round`` (1-based), over the rounds that have a value; None when none has."""
+    scored = [(m, i) for i, m in enumerate(means) if m is not None]
+    if not scored:
+        return {f"{prefix}_best": None, f"{prefix}_best_round": None}
+    value, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
+    return {f"{prefix}_best": value, f"{prefix}_best_round": index + 1}
+
+
+def local_totals(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The local-after-training accuracy at the last round and at its best round (None for a method
+    that scores no local model, and for records made before c3bench scored them)."""
+    means = [r["local_accuracy"]["mean"] if r.get("local_accuracy") else None for r in rounds]
+    return {"local_accuracy": means[-1] if means else None, **best_round(means, "local_accuracy")}
+
+
 def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals are a pure function of the per-round log (so a leaderboard can recompute them)."""
     if not rounds:
         return {"rounds_completed": 0, "accuracy": None, "accuracy_per_client": [], "wall_s": 0.0,
+                **best_round([], "accuracy"), **local_totals([]),
                 "bytes_total": 0, "paper_bytes_total": 0, "client_flops": 0, "server_flops": 0,
                 "total_flops": 0, "client_fwd_macs": 0, "server_fwd_macs": 0, "total_fwd_macs": 0,
                 "sim_time_s": 0.0}
@@ -190,6 +211,8 @@ def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "rounds_completed": len(rounds),
         "accuracy": last["accuracy"]["mean"],
         "accuracy_per_client": last["accuracy"]["per_client"],
+        **best_round([r["accuracy"]["mean"] for r in rounds], "accuracy"),
+        **local_totals(rounds),
         "wall_s": sum(r["wall_s"] for r in rounds),
         "sim_time_s": sum(r["sim_time_s"] for r in rounds) if all("sim_time_s" in r for r in rounds) else None,
         **cum,

@@ -13,7 +13,7 @@ import json
 import shlex
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,8 +24,8 @@ import torch
 from c3bench import configs, registry
 from c3bench.accounting import BudgetExceeded, Budgets, Channel, FlopMeter, Ledger, simtime
 from c3bench.accounting.devices import Fleet, normalize_spec
-from c3bench.data.batches import to_float
 from c3bench.environment import environment
+from c3bench.evaluation import LocalScores, evaluate
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
 from c3bench.locks import RunLock, remove_stale_temporaries
@@ -179,7 +179,7 @@ def resolve(spec: RunSpec) -> ResolvedRun:
             raise ConfigError(f"budget {what} must be a positive finite number, got {value}.")
     config = {
         "method": method_cls.name,
-        "method_params": method_params,
+        "method_params": method_space.recorded(method_params),
         "protocol": protocol_cls.name,
         "protocol_version": protocol_cls.version,
         "protocol_params": protocol_params,
@@ -237,31 +237,6 @@ class Callbacks:
     def on_progress(self, round_index: int, fraction: float) -> None: ...
     def on_round(self, entry: dict[str, Any]) -> None: ...
     def on_end(self, record: dict[str, Any]) -> None: ...
-
-
-def evaluate(method: Method, federation: Federation, device: torch.device, charged: bool = False,
-             batch_size: int = 1000) -> list[float]:
-    """Per-client test accuracy (%) of each client's deployed model.
-
-    Inference moves through the channel like training; its bytes and FLOPs are charged to the
-    round only when ``charged`` (``--charge-inference``). A test set shared by clients that deploy
-    the same model (a global test set under FL) is evaluated once.
-    """
-    accuracies: list[float] = []
-    done: dict[tuple[Any, ...], float] = {}
-    with torch.no_grad(), (nullcontext() if charged else method.ctx.ledger.uncharged()):
-        method.begin_evaluation()
-        for i, client in enumerate(federation.clients):
-            key = (method.deployed_model_key(i), id(client.x_test), id(client.y_test), client.normalization)
-            if key not in done:
-                correct = 0
-                for start in range(0, client.num_test, batch_size):
-                    x = to_float(client.x_test[start:start + batch_size], client.normalization).to(device)
-                    y = client.y_test[start:start + batch_size].to(device)
-                    correct += int((method.predict(i, x).argmax(dim=1) == y).sum())
-                done[key] = 100.0 * correct / max(client.num_test, 1)
-            accuracies.append(done[key])
-    return accuracies
 
 
 @contextmanager
@@ -415,14 +390,20 @@ class Runner:
                      fleet: Fleet) -> dict[str, Any]:
         """One round and its evaluation; returns the log entry (BudgetExceeded propagates)."""
         began = time.perf_counter()
+        charged = bool(self.run.config.get("charge_inference"))
         ctx.ledger.begin_round()
-        extra = method.run_round(r) or {}
-        accuracies = evaluate(method, federation, ctx.device, charged=bool(self.run.config.get("charge_inference")))
+        ctx.local_scores = LocalScores(federation, ctx.ledger, ctx.device, charged)
+        try:
+            extra = method.run_round(r) or {}
+        finally:
+            local, ctx.local_scores = ctx.local_scores.entry(), None
+        accuracies = evaluate(method, federation, ctx.device, charged=charged)
         per_client = ctx.ledger.end_round()
         timing = method.timing()
         return {
             "round": r + 1,
             "accuracy": {"per_client": accuracies, "mean": sum(accuracies) / len(accuracies)},
+            **({"local_accuracy": local} if local is not None else {}),
             "cumulative": ctx.ledger.finished.as_dict(),
             "per_client": [c.as_dict() for c in per_client],
             "wall_s": time.perf_counter() - began,

@@ -336,7 +336,12 @@ def _board_page(data: _BoardData, svg: str | None) -> tuple[str, str | None]:
         '<p class="formula"><strong>Score.</strong> C3 = A/100 · exp(−(B/Bmax + C/Cmax)/T), from the mean '
         "accuracy A (%), bandwidth B (GB) and client compute C (TFLOPs) over a configuration's seeds. "
         f"Configurations with fewer than {board.min_seeds} seeds are marked provisional; an entry above a "
-        "budget is filed, scored by the same formula and marked over budget.</p>",
+        "budget is filed, scored by the same formula and marked over budget (a cost is over a budget when it "
+        "exceeds it at the precision the budget is written with).</p>",
+        *(f'<p class="note">{_e(note)}</p>' for note in board.notes),
+        *([f"<p class=\"note\">Where this board's numbers differ from published ones, and why: "
+           f"<code>leaderboards/{_e(board.protocol)}/{_e(board.findings)}</code> in the repository.</p>"]
+          if board.findings else []),
         "</section>",
     ]
     if data.unreadable:
@@ -542,7 +547,7 @@ figcaption{color:#5b6475;font-size:.85rem;padding:.4rem .3rem 0}
 footer{color:var(--muted);font-size:.8rem;padding-top:1.5rem;padding-bottom:2rem}
 """
 
-BOARD_JS = """
+BOARD_JS = r"""
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("board-data").textContent);
@@ -595,6 +600,15 @@ BOARD_JS = """
     sorted = {col: name, dir: dir};
   }
 
+  // over a budget at the precision the budget is written with (leaderboard.exceeds): 11.773 is within 11.77
+  function places(v) {
+    var m = /^-?\d*(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(v));
+    return m ? Math.max(0, (m[1] ? m[1].length : 0) - (m[2] ? parseInt(m[2], 10) : 0)) : 20;
+  }
+  function exceeds(used, limit) {
+    return Number(used.toFixed(Math.min(places(limit), 100))) > limit;
+  }
+
   function rerank(b) {
     var scores = data.rows.map(function (r) { return c3(r, b); });
     var order = data.rows.map(function (_, i) { return i; });
@@ -608,8 +622,8 @@ BOARD_JS = """
       setNumber(cell(i, "rank"), String(ranks[i]), ranks[i]);
       setNumber(cell(i, "c3"), scores[i].toFixed(4), scores[i]);
       var over = [];
-      if (r.max_gb > b.bmax) { over.push("bandwidth"); }
-      if (r.max_tflops > b.cmax) { over.push("compute"); }
+      if (exceeds(r.max_gb, b.bmax)) { over.push("bandwidth"); }
+      if (exceeds(r.max_tflops, b.cmax)) { over.push("compute"); }
       var mark = cell(i, "status").querySelector(".over");
       mark.textContent = over.length ? "over budget (" + over.join(", ") + ")" : "";
       mark.hidden = over.length === 0;

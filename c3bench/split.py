@@ -42,6 +42,7 @@ from torch import nn
 
 from c3bench.accounting import SERVER, Encoding
 from c3bench.accounting.flops import forward_cost
+from c3bench.aggregation import weighted_average
 from c3bench.data.batches import make_batch
 from c3bench.federated import make_optimizer
 from c3bench.hparams import ConfigError, HParam
@@ -221,3 +222,24 @@ def split_predict(ctx: RunContext, client: int, client_model: nn.Module, server_
     with ctx.meter.count((tag, "infer-server", tuple(server_in.shape)), side="server", client=client):
         logits = server_forward(server_in)
     return ctx.channel.send(logits, src=SERVER, dst=client)
+
+
+def split_predictor(ctx: RunContext, client: int, client_model: nn.Module, server_forward: Callable[[torch.Tensor], torch.Tensor],
+                    tag: str, modules: Sequence[nn.Module] = (), encoding: Encoding = Encoding.DENSE
+                    ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Split inference for ``client`` as a function of a batch: ``client_model`` and ``modules`` (the
+    server part behind ``server_forward``) in eval mode for the call, their modes restored after."""
+    def predict(x: torch.Tensor) -> torch.Tensor:
+        with evaluating(client_model, *modules):
+            return split_predict(ctx, client, client_model, server_forward, x, tag, encoding)
+    return predict
+
+
+# ------------------------------------------------------------------------------------------ averaging
+def average_client_models(ctx: RunContext, models: Sequence[nn.Module], weights: Sequence[float]) -> None:
+    """Federated averaging of the client parts: each client's model up, the weighted average down to
+    every client, all through the channel (so the bytes are charged: 2 x parameters per client)."""
+    uploads = [ctx.channel.send(m.state_dict(), src=i, dst=SERVER) for i, m in enumerate(models)]
+    averaged = weighted_average(uploads, weights)
+    for i, m in enumerate(models):
+        m.load_state_dict(ctx.channel.send(averaged, src=SERVER, dst=i))

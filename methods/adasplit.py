@@ -15,6 +15,18 @@ At inference client i uses its client model, the server model and its own mask (
 activations up, logits down). Without ``server_gradient`` nothing goes server -> client in training.
 Hyperparameter defaults are the paper's Section 4.4 (lambda 1e-5; Mixed-NonIID suggests 1e-3).
 Not reproduced: the authors' optional per-client additive server term (used on Mixed-NonIID).
+
+Where the authors' code departs from the paper's text (../shared/papers/implementation-facts.md), an
+option reproduces the code; every default is the paper's text:
+
+* ``shared_client``: one client model and projection head for all clients, handed from each client
+  to the next after every step (their ``copy_params``); the handovers go through the channel as
+  peer traffic, which the authors did not count;
+* ``lr_schedule = "cosine-global"``: the rate stands still during the local rounds, then follows the
+  cosine (T_max = rounds + 2) from the first global round, as their scheduler was stepped;
+* ``mask_l1 = "all"``: the mask penalty sums every client's masks at every server step, under one
+  Adam over the server and all masks;
+* ``gamma = 0.75``: their orchestrator's discount (the paper states 0.87).
 """
 
 from __future__ import annotations
@@ -50,7 +62,10 @@ class AdaSplit(Method):
     description = "AdaSplit: local contrastive client loss, UCB-selected clients, per-client sparse server masks."
     family = "split"
     hparams = (
-        *SPLIT_HPARAMS,
+        *(h for h in SPLIT_HPARAMS if h.name != "lr_schedule"),
+        HParam("lr_schedule", str, "cosine", "per-round learning-rate schedule: cosine (T_max = rounds + 2), constant, "
+               "or cosine-global (constant in the local rounds, then the cosine from the first global round: the "
+               "authors' code)", choices=("cosine", "constant", "cosine-global")),
         HParam("kappa", float, 0.6, "share of rounds in the local phase (no communication)", low=0.0, high=1.0, key=True),
         HParam("eta", float, 0.6, "share of the active clients selected per iteration in the global phase",
                low=0.0, high=1.0, key=True),
@@ -63,6 +78,11 @@ class AdaSplit(Method):
                "(L_client + L_server, the paper's Table 5 row 2)", key=True),
         HParam("encoding", str, "auto", "activation encoding: auto (sparse when beta > 0), dense or sparse",
                choices=("auto", "dense", "sparse")),
+        HParam("shared_client", bool, False, "one client model and head for all clients, handed to the next client "
+               "after every step (the authors' code; the paper: one per client)", key=True, record_default=False),
+        HParam("mask_l1", str, "own", "mask L1 penalty at a server step: own (the selected client's mask, the paper) "
+               "or all (every client's masks under one optimiser, the authors' code)", choices=("own", "all"),
+               key=True, record_default=False),
     )
 
     @classmethod
@@ -81,13 +101,20 @@ class AdaSplit(Method):
                         .to(ctx.device) for _ in range(n)]
         self.client_opts = [adam(c.parameters(), p) for c in self.clients]
         self.masks = ClientMasks(self.server, n, ctx.stream("masks"))
-        self.server_opt = adam(self.server.parameters(), p)
-        self.mask_opts = [adam(self.masks.logits[i].parameters(), p) for i in range(n)]
+        if p["mask_l1"] == "all":  # one optimiser over the server and every client's masks
+            self.server_opt = adam([*self.server.parameters(), *self.masks.parameters()], p)
+            self.mask_opts = []
+        else:
+            self.server_opt = adam(self.server.parameters(), p)
+            self.mask_opts = [adam(self.masks.logits[i].parameters(), p) for i in range(n)]
         self.orchestrator = UCBOrchestrator(n, p["gamma"])
         self.encoding = Encoding(p["encoding"])
         self.local_rounds = round(p["kappa"] * ctx.rounds)
+        self.holder: int | None = None  # shared_client: who stepped last, and so holds the current client model
 
     def timing(self) -> Timing:
+        if self.p["shared_client"]:  # each step waits for the client model from the client before
+            return Timing("sequential")
         # clients never wait for the server unless it sends gradients back
         return Timing("parallel" if self.p["server_gradient"] else "async-local")
 
@@ -99,7 +126,12 @@ class AdaSplit(Method):
 
     def run_round(self, round_index: int) -> dict[str, Any]:
         ctx, n = self.ctx, self.ctx.federation.num_clients
-        set_round_lr([*self.client_opts, self.server_opt, *self.mask_opts], self.p, round_index, ctx.rounds)
+        optimizers = [*self.client_opts, self.server_opt, *self.mask_opts]
+        if self.p["lr_schedule"] == "cosine-global":  # still in the local rounds, then the cosine from there
+            set_round_lr(optimizers, {**self.p, "lr_schedule": "cosine"}, max(0, round_index - self.local_rounds),
+                         ctx.rounds)
+        else:
+            set_round_lr(optimizers, self.p, round_index, ctx.rounds)
         global_phase = round_index >= self.local_rounds
         epochs = round_epochs(ctx, round_index)
         iterations = max(len(e) for e in epochs)
@@ -125,6 +157,8 @@ class AdaSplit(Method):
     def iteration(self, i: int, x: torch.Tensor, y: torch.Tensor, to_server: bool) -> float | None:
         """Client i's step on its own loss; if picked, the server's step on its activations first.
         Returns the server's cross-entropy when picked (the orchestrator's reward), else None."""
+        if self.p["shared_client"]:
+            self.receive_client_model(i)
         client, meter, shape = self.clients[i], self.ctx.meter, tuple(x.shape)
         with meter.count(("adasplit-client-fwd", self.cut, shape), side="client", client=i):
             activations = client["model"](x)
@@ -152,17 +186,41 @@ class AdaSplit(Method):
         a = channel.send(activations, src=i, dst=SERVER, encoding=self.encoding)
         labels = channel.send(y, src=i, dst=SERVER, paper_counted=False)
         a.requires_grad_(want_grad)
-        with self.ctx.meter.count(("adasplit-server", self.cut, tuple(a.shape), want_grad), side="server", client=i) as m:
+        every_mask = self.p["mask_l1"] == "all"
+        with self.ctx.meter.count(("adasplit-server", self.cut, tuple(a.shape), want_grad, every_mask), side="server",
+                                  client=i) as m:
             ce = F.cross_entropy(self.masks.masked_forward(self.server, i, a), labels)
-            loss = ce + self.p["lambda"] * self.masks.l1(i)
+            penalty = sum(self.masks.l1(j) for j in range(len(self.clients))) if every_mask else self.masks.l1(i)
+            loss = ce + self.p["lambda"] * penalty
             m.mark_backward()
             self.server_opt.zero_grad(set_to_none=True)
-            self.mask_opts[i].zero_grad(set_to_none=True)
+            if not every_mask:
+                self.mask_opts[i].zero_grad(set_to_none=True)
             loss.backward()
         self.server_opt.step()
-        self.mask_opts[i].step()
+        if not every_mask:
+            self.mask_opts[i].step()
         grad = channel.send(a.grad, src=SERVER, dst=i, encoding=self.encoding) if want_grad else None
         return float(ce.detach()), grad
+
+    def receive_client_model(self, i: int) -> None:
+        """``shared_client``: client i takes the client model and head from the client that stepped last
+        (peer to peer; the authors' code copied them and did not count it)."""
+        if self.holder is not None and self.holder != i:
+            weights = self.ctx.channel.send(self.clients[self.holder].state_dict(), src=self.holder, dst=i,
+                                            paper_counted=False)
+            self.clients[i].load_state_dict(weights)
+        self.holder = i
+
+    def begin_evaluation(self) -> None:
+        """``shared_client``: every client deploys the latest shared client model (handed over from its holder)."""
+        if not self.p["shared_client"] or self.holder is None:
+            return
+        for i in range(len(self.clients)):
+            if i != self.holder:
+                weights = self.ctx.channel.send(self.clients[self.holder].state_dict(), src=self.holder, dst=i,
+                                                paper_counted=False)
+                self.clients[i].load_state_dict(weights)
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         model = self.clients[client]["model"]

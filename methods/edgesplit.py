@@ -35,10 +35,9 @@ from c3bench.registry import register_method
 from c3bench.split import (
     SPLIT_HPARAMS,
     adam,
-    evaluating,
     round_epochs,
     set_round_lr,
-    split_predict,
+    split_predictor,
     split_step,
     train_in_turns,
 )
@@ -80,6 +79,8 @@ class EdgeSplit(Method):
                        x, y, tag=f"edgesplit-{self.cuts[i]}")
 
         train_in_turns(ctx, round_epochs(ctx, round_index), range(n), step)
+        for i, (model, server) in enumerate(zip(self.client_models, self.server_copies, strict=True)):
+            self.score_local(i, split_predictor(ctx, i, model, server, f"edgesplit-{self.cuts[i]}", [server]))
         uploads = [ctx.channel.send(m.state_dict(), src=i, dst=SERVER) for i, m in enumerate(self.client_models)]
         # Every device's path holds one copy of every block: its upload below the cut, its server copy above.
         paths = [{**up, **server.state_dict()} for up, server in zip(uploads, self.server_copies, strict=True)]
@@ -90,9 +91,9 @@ class EdgeSplit(Method):
         return {}
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        model, server = self.client_models[client], self.server_copies[client]
-        with evaluating(model, server):
-            return split_predict(self.ctx, client, model, server, x, f"edgesplit-{self.cuts[client]}")
+        server = self.server_copies[client]
+        return split_predictor(self.ctx, client, self.client_models[client], server, f"edgesplit-{self.cuts[client]}",
+                               [server])(x)
 
     def describe(self) -> dict[str, Any]:
         return dict(self.plan_info)

@@ -22,7 +22,7 @@ class FedProx(FederatedMethod):
     description = ("FedAvg plus a proximal term mu/2*||w - w_global||^2 in the local loss "
                    "(defaults as the AdaSplit authors ran it: mu=1, Adam lr 3.3e-4, batch 100, 1 local epoch).")
     hparams = (*FL_HPARAMS, HParam("mu", float, 1.0, "proximal coefficient mu (0 gives FedAvg)", low=0.0, key=True))
-    transient = ("_anchor",)
+    transient = (*FederatedMethod.transient, "_anchor")
 
     def start_local(self, client: int, model: torch.nn.Module, received: dict[str, Any]) -> None:
         # the model was just loaded from what the server sent: that is w_global for this round

@@ -40,7 +40,7 @@ class Scaffold(FederatedMethod):
     description = ("Control variates (option II) correct client drift; c goes down and delta c_i comes up "
                    "with the model, so twice FedAvg's bytes (AdaSplit authors' defaults: Adam lr 3.3e-4, "
                    "batch 100, 1 local epoch).")
-    transient = ("_anchor", "_correction", "_received_c")
+    transient = (*FederatedMethod.transient, "_anchor", "_correction", "_received_c")
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -8,6 +8,11 @@ against the single server model: activations and labels up, gradients down, ever
 
 At evaluation every client predicts with the latest client model, handed over from the last client
 to train (charged, like all inference traffic, only when the run charges inference).
+
+``average_every = k`` (0: never) adds what the AdaSplit authors' "SplitFed" row ran (``train.py
+--avg_clients --vanilla``, ../shared/papers/implementation-facts.md): after every k-th round each
+client uploads its own copy of the client model and gets the plain (unweighted) average back, both
+charged. Each client's own copy is then also scored right after training, before the average.
 """
 
 from __future__ import annotations
@@ -17,17 +22,18 @@ from typing import Any
 
 import torch
 
+from c3bench.hparams import HParam
 from c3bench.method import Method, Timing
 from c3bench.registry import register_method
 from c3bench.split import (
     SPLIT_HPARAMS,
     TURNS,
     adam,
-    evaluating,
+    average_client_models,
     round_epochs,
     set_round_lr,
     split_models,
-    split_predict,
+    split_predictor,
     split_step,
     train_in_turns,
 )
@@ -38,7 +44,10 @@ class SLBasic(Method):
     name = "sl-basic"
     description = "Vanilla split learning: clients in turn, one server model, client model handed client to client."
     family = "split"
-    hparams = (*SPLIT_HPARAMS, TURNS)
+    hparams = (*SPLIT_HPARAMS, TURNS,
+               HParam("average_every", int, 0, "average the clients' own copies of the client model after every "
+                      "k-th round, plainly, through the server (0: never; 3: the AdaSplit authors' SplitFed)",
+                      low=0, high=100_000, key=True, record_default=False))
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -61,8 +70,17 @@ class SLBasic(Method):
             split_step(ctx, i, self.client_models[i], self.server_model, self.client_opts[i], self.server_opt,
                        x, y, tag=f"sl-{self.cut}")
 
-        train_in_turns(ctx, round_epochs(ctx, round_index), range(ctx.federation.num_clients), step,
+        n = ctx.federation.num_clients
+        train_in_turns(ctx, round_epochs(ctx, round_index), range(n), step,
                        before_turn=self.receive_client_model, turns=self.p["turns"])
+        every = self.p["average_every"]
+        if every:
+            for i, model in enumerate(self.client_models):  # each client's own copy, before any averaging
+                self.score_local(i, split_predictor(ctx, i, model, self.server_model, f"sl-{self.cut}",
+                                                    [self.server_model]))
+            if (round_index + 1) % every == 0:
+                average_client_models(ctx, self.client_models, [1.0] * n)
+                return {"averaged": True}
         return {}
 
     def receive_client_model(self, i: int) -> None:
@@ -84,9 +102,8 @@ class SLBasic(Method):
                 self.client_models[i].load_state_dict(weights)
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        model = self.client_models[client]
-        with evaluating(model, self.server_model):
-            return split_predict(self.ctx, client, model, self.server_model, x, f"sl-{self.cut}")
+        return split_predictor(self.ctx, client, self.client_models[client], self.server_model, f"sl-{self.cut}",
+                               [self.server_model])(x)
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut}

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 
-from c3bench.accounting import SERVER
 from c3bench.aggregation import weighted_average
 from c3bench.hparams import HParam
 from c3bench.method import Method, Timing
@@ -24,11 +23,11 @@ from c3bench.split import (
     SPLIT_HPARAMS,
     TURNS,
     adam,
-    evaluating,
+    average_client_models,
     round_epochs,
     set_round_lr,
     split_models,
-    split_predict,
+    split_predictor,
     split_step,
     train_in_turns,
 )
@@ -75,19 +74,18 @@ class SplitFed(Method):
                        x, y, tag=f"splitfed-{self.cut}")
 
         train_in_turns(ctx, round_epochs(ctx, round_index), order, step, turns=self.p["turns"])
+        for i, model in enumerate(self.client_models):  # each client's own model, before any averaging
+            server = self.server_copies[i if v1 else 0]
+            self.score_local(i, split_predictor(ctx, i, model, server, f"splitfed-{self.cut}", [server]))
         sizes = [c.num_train for c in ctx.federation.clients]
         if v1:  # the server copies live on the server: averaging them moves nothing
             self.server_model.load_state_dict(weighted_average([s.state_dict() for s in self.server_copies], sizes))
-        uploads = [ctx.channel.send(m.state_dict(), src=i, dst=SERVER) for i, m in enumerate(self.client_models)]
-        averaged = weighted_average(uploads, sizes)
-        for i, m in enumerate(self.client_models):
-            m.load_state_dict(ctx.channel.send(averaged, src=SERVER, dst=i))
+        average_client_models(ctx, self.client_models, sizes)
         return {"order": order}
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        model = self.client_models[client]
-        with evaluating(model, self.server_model):
-            return split_predict(self.ctx, client, model, self.server_model, x, f"splitfed-{self.cut}")
+        return split_predictor(self.ctx, client, self.client_models[client], self.server_model, f"splitfed-{self.cut}",
+                               [self.server_model])(x)
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut, "variant": self.p["variant"]}

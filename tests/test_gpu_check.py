@@ -23,10 +23,11 @@ def load_script():
 
 def test_the_table_rows_carry_the_papers_settings():
     rows = {name: (method, params) for name, method, params in load_script().table_rows()}
-    assert rows["fedprox"][0] == "fedprox" and rows["fedprox"][1]["mu"] == 1.0
+    assert rows["fedprox"][0] == "fedprox" and rows["fedprox"][1]["mu"] == 0.01 and rows["fedprox-mu1"][1]["mu"] == 1.0
     assert rows["adasplit"][1]["beta"] == 1e-6 and rows["adasplit-kappa0.3"][1]["kappa"] == 0.3
     assert rows["fedavg"][1]["lr"] == 3.3e-4 and rows["sl-basic"][1]["batch_size"] == 32
-    assert set(rows) >= {"sl-basic", "splitfed", "splitfed-v2", "scaffold", "fednova", "edgesplit"}
+    assert rows["splitfed"][0] == "sl-basic" and rows["splitfed"][1]["average_every"] == 3
+    assert set(rows) >= {"sl-basic", "splitfed", "splitfed-v1", "splitfed-v2", "scaffold", "fednova", "edgesplit"}
 
 
 def test_the_cpu_dry_run_compares_every_counter_and_runs_a_packed_suite(tmp_path):

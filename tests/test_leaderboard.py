@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from c3bench.cli import app
 from c3bench.entry_checks import entry_name
 from c3bench.leaderboard import check, find_boards, new_board, submit
-from c3bench.results import config_hash, load_record, seal
+from c3bench.results import config_hash, load_record, seal, totals_from_rounds
 from c3bench.score import c3_score
 from c3bench.verify import verify_entry
 from tests.conftest import require_data
@@ -246,8 +246,7 @@ def test_verify_reruns_entries_and_refuses_a_consistently_forged_one(result_file
         for r in record["rounds"]:
             r["accuracy"]["per_client"] = [min(100.0, a + 10) for a in r["accuracy"]["per_client"]]
             r["accuracy"]["mean"] = sum(r["accuracy"]["per_client"]) / len(r["accuracy"]["per_client"])
-        record["totals"]["accuracy"] = record["rounds"][-1]["accuracy"]["mean"]
-        record["totals"]["accuracy_per_client"] = record["rounds"][-1]["accuracy"]["per_client"]
+        record["totals"] = totals_from_rounds(record["rounds"])
     _edit(entry, entry, forge)
     assert check(board_dir)[1] == [] or all("README" in p.file for p in check(board_dir)[1])  # passes static checks
     forged = verify_entry(entry, load_record(entry))
@@ -293,8 +292,7 @@ def test_verify_rounds_reruns_and_checks_only_a_prefix_of_an_entry(board_dir, tm
             r = record["rounds"][index]["accuracy"]
             r["per_client"] = [min(100.0, a + 10) for a in r["per_client"]]
             r["mean"] = sum(r["per_client"]) / len(r["per_client"])
-            record["totals"]["accuracy"] = record["rounds"][-1]["accuracy"]["mean"]
-            record["totals"]["accuracy_per_client"] = record["rounds"][-1]["accuracy"]["per_client"]
+            record["totals"] = totals_from_rounds(record["rounds"])
         return forge
     original = entry.read_text()
     _edit(entry, entry, raise_round(2))  # the last round forged: past a 1-round prefix

@@ -222,16 +222,16 @@ def test_a_shrunk_suite_runs_end_to_end_and_its_table_holds_its_records(tmp_path
 
 def test_the_report_compares_with_the_published_row():
     config, planned = plan_suite("adasplit-table2", seeds=[0, 1], rows=["fedavg"])
-    fake = []
-    for p, acc in zip(planned, (91.0, 92.0), strict=True):
-        totals = {"accuracy": acc, "rounds_completed": 20, "paper_bytes_total": 2.39e9, "bytes_total": 2.4e9,
-                  "client_fwd_macs": 11.77e12, "server_fwd_macs": 0, "client_flops": 35e12, "server_flops": 0}
-        fake.append((p.run.name, (p.run.name, {"config": {"seed": p.seed}, "totals": totals, "status": "completed"})))
-    report = build_report(config, planned, dict(fake))
+    logs = {p.run.name: (p.run.name, _log_record(p.seed, acc, 2.39, 11.77))
+            for p, acc in zip(planned, (86.0, 87.0), strict=True)}
+    report = build_report(config, planned, logs)
     (row,) = report.rows
-    assert row.accuracy_mean == 91.5 and row.delta == pytest.approx(91.5 - 91.31)
+    assert row.accuracy_mean == 86.5 and row.accuracy_std == pytest.approx(0.7071, abs=1e-4)  # headline: sample std
+    assert row.metric == "local-best" and row.same_mean == 91.5 and row.same_std == 0.5  # local, best: population std
+    assert row.best_rounds == [20, 20] and row.delta == pytest.approx(91.5 - 91.31)
     assert row.tolerance == pytest.approx(2 * 0.49) and row.within
-    assert row.c3 == pytest.approx(0.915 * math.exp(-(2.39 / 35.94 + 1.0) / 8))
+    assert row.c3 == pytest.approx(0.865 * math.exp(-(2.39 / 35.94 + 1.0) / 8))
+    assert row.c3_same == pytest.approx(0.915 * math.exp(-(2.39 / 35.94 + 1.0) / 8))
     assert report.shrunk == ["2 of 5 seeds"]
 
 
@@ -257,12 +257,21 @@ def test_batch_turns_hand_the_client_model_over_after_every_step(tmp_path):
         assert [c["samples"] for c in record["rounds"][0]["per_client"]] == list(sizes)  # same work either way
 
 
+def _log_record(seed: int, acc: float, gb: float, client_t: float, rounds: int = 20) -> dict:
+    """A completed record whose log ends at these totals (accuracy %, paper GB, client forward T), its best
+    round the last and its clients' local models 5 points above the deployed one."""
+    cumulative = {"paper_bytes_total": int(gb * 1e9), "bytes_total": int(gb * 1e9),
+                  "client_fwd_macs": int(client_t * 1e12), "server_fwd_macs": 0,
+                  "client_flops": int(client_t * 3e12), "server_flops": 0}
+    log = [{"round": r + 1, "accuracy": {"mean": acc - (rounds - 1 - r), "per_client": [acc - (rounds - 1 - r)]},
+            "local_accuracy": {"clients": [0], "per_client": [acc + 5 - (rounds - 1 - r)],
+                               "mean": acc + 5 - (rounds - 1 - r)},
+            "cumulative": cumulative, "wall_s": 1.0} for r in range(rounds)]
+    return {"config": {"seed": seed}, "status": "completed", "rounds": log}
+
+
 def _seed0_record(acc: float, gb: float, client_t: float) -> dict:
-    """A completed seed-0 record with these totals (accuracy %, paper GB, client forward T)."""
-    return {"config": {"seed": 0}, "status": "completed",
-            "totals": {"accuracy": acc, "rounds_completed": 20, "paper_bytes_total": gb * 1e9,
-                       "bytes_total": gb * 1e9, "client_fwd_macs": client_t * 1e12, "server_fwd_macs": 0,
-                       "client_flops": client_t * 3e12, "server_flops": 0}}
+    return _log_record(0, acc, gb, client_t)
 
 
 def test_the_papers_claims_are_checked_in_the_reports_numbers():

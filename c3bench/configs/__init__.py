@@ -32,7 +32,14 @@ file that can be shared. One file::
 A file with one run may put ``method`` (and ``reference``) at the top level instead of ``[[runs]]``.
 Precedence, lowest first: ``[params]``, ``[params.<family>]``, the run's ``params``, ``--set``.
 Reference values are published numbers in the source's own convention (``reference_convention``,
-default ``paper``: non-zeros x 4 bytes, forward multiply-accumulates).
+default ``paper``: non-zeros x 4 bytes, forward multiply-accumulates). Which accuracy a published
+number is (``reference_metric`` for the file, ``metric`` in one reference; :data:`METRICS`) decides
+what the reproduction report compares it with; a reference may carry a ``note`` shown beside it::
+
+    reference_metric = "deployed-best"
+    [[runs]]
+    reference = { accuracy = 82.21, accuracy_std = 0.19, metric = "local-best",
+                  note = "84.21 +- 0.19 in the authors' notebook" }
 """
 
 from __future__ import annotations
@@ -54,12 +61,23 @@ else:  # pragma: no cover - Python 3.10
 FOLDER = Path(__file__).resolve().parent
 FAMILIES = ("federated", "split")
 REFERENCE_FIELDS = ("accuracy", "accuracy_std", "bandwidth_gb", "client_tflops", "total_tflops", "c3")
+# What a published accuracy measures: which model (each client's deployed one, or its local one right
+# after its own training) at which round (the last, or the best of the run). A record's totals give each.
+METRICS = {
+    "deployed-last": "deployed model, last round",
+    "deployed-best": "deployed model, best round",
+    "local-last": "local model after training, last round",
+    "local-best": "local model after training, best round",
+}
+METRIC_TOTALS = {"deployed-last": "accuracy", "deployed-best": "accuracy_best",
+                 "local-last": "local_accuracy", "local-best": "local_accuracy_best"}
 SCORE_FIELDS = ("bmax_gb", "cmax_tflops", "temperature")
 CLAIM_MEASURES = ("accuracy", "bandwidth_gb", "client_t", "total_t", "c3")
 CLAIM_COMPARISONS = ("difference", "ratio", "best")
 _CLAIM_KEYS = ("claim", "measure", "compare", "rows", "published")
 _TOP_KEYS = ("name", "description", "source", "protocol", "rounds", "backbone", "seeds", "budgets", "score", "claims",
-             "protocol_params", "params", "runs", "method", "reference", "label", "note", "reference_convention")
+             "protocol_params", "params", "runs", "method", "reference", "label", "note", "reference_convention",
+             "reference_metric")
 _RUN_KEYS = ("name", "label", "method", "params", "protocol_params", "reference", "note", "rounds")
 
 
@@ -74,9 +92,11 @@ class Reference:
     total_tflops: float | None = None
     c3: float | None = None
     convention: str = "paper"
+    metric: str = "deployed-last"  # what the published accuracy measures (METRICS)
+    note: str = ""  # e.g. where another source gives another figure
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in (*REFERENCE_FIELDS, "convention")}
+        return {k: getattr(self, k) for k in (*REFERENCE_FIELDS, "convention", "metric", "note")}
 
 
 @dataclass(frozen=True)
@@ -202,15 +222,25 @@ def _table(value: Any, source: str, where: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _reference(value: Any, convention: str, source: str, where: str) -> Reference | None:
+def _metric(value: Any, source: str, where: str) -> str:
+    if value not in METRICS:
+        raise _fail(source, f"{where} must be one of {', '.join(METRICS)}, got {value!r}."
+                            + did_you_mean(str(value), METRICS))
+    return value
+
+
+def _reference(value: Any, convention: str, metric: str, source: str, where: str) -> Reference | None:
     if value is None:
         return None
     data = _table(value, source, where)
-    _check_keys(data, REFERENCE_FIELDS, source, where)
-    return Reference(**{k: _number(v, source, f"{where}.{k}") for k, v in data.items()}, convention=convention)
+    _check_keys(data, (*REFERENCE_FIELDS, "metric", "note"), source, where)
+    numbers = {k: _number(v, source, f"{where}.{k}") for k, v in data.items() if k in REFERENCE_FIELDS}
+    return Reference(**numbers, convention=convention, metric=_metric(data.get("metric", metric), source,
+                                                                       f"{where}.metric"),
+                     note=str(data.get("note", "")))
 
 
-def _run(data: Mapping[str, Any], convention: str, source: str, index: int) -> ConfigRun:
+def _run(data: Mapping[str, Any], convention: str, metric: str, source: str, index: int) -> ConfigRun:
     where = f"runs[{index}]"
     _check_keys(data, _RUN_KEYS, source, where)
     method = data.get("method")
@@ -223,7 +253,7 @@ def _run(data: Mapping[str, Any], convention: str, source: str, index: int) -> C
     return ConfigRun(name=name, label=str(data.get("label") or name), method=method,
                      params=_table(data.get("params", {}), source, f"{where}.params"),
                      protocol_params=_table(data.get("protocol_params", {}), source, f"{where}.protocol_params"),
-                     rounds=rounds, reference=_reference(data.get("reference"), convention, source, f"{where}.reference"),
+                     rounds=rounds, reference=_reference(data.get("reference"), convention, metric, source, f"{where}.reference"),
                      note=str(data.get("note", "")))
 
 
@@ -255,16 +285,18 @@ def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: 
     if not isinstance(protocol, str) or not protocol:
         raise _fail(source, "'protocol' (a protocol name) is required.")
     convention = str(data.get("reference_convention", "paper"))
+    metric = _metric(data.get("reference_metric", "deployed-last"), source, "reference_metric")
     if "runs" in data:
         if "method" in data:
             raise _fail(source, "give either 'method' at the top level or [[runs]], not both.")
         items = data["runs"]
         if not isinstance(items, list) or not items:
             raise _fail(source, "[[runs]] must hold at least one run.")
-        runs = tuple(_run(_table(item, source, f"runs[{i}]"), convention, source, i) for i, item in enumerate(items))
+        runs = tuple(_run(_table(item, source, f"runs[{i}]"), convention, metric, source, i)
+                     for i, item in enumerate(items))
     elif "method" in data:
         runs = (_run({k: data[k] for k in ("method", "reference", "label", "note", "name") if k in data},
-                     convention, source, 0),)
+                     convention, metric, source, 0),)
     else:
         raise _fail(source, "needs a 'method' or at least one [[runs]] entry.")
     names = [r.name for r in runs]
