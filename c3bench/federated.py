@@ -12,6 +12,8 @@ averages what arrived, weighted by the clients' data sizes. Variants override sm
 * ``before_step`` / ``after_step``: changes to the gradients before, or to the weights after, the
   optimiser step (SCAFFOLD's correction is applied after it, outside the optimiser's state),
 * ``server_models``: what the server averages in place of the uploaded models (FedNova),
+* ``server_update``: the new global model from the previous one and the average (FedAvgM's server
+  momentum; by default the average itself),
 * ``after_aggregate``: further server-side updates (SCAFFOLD's server control variate).
 
 Server hooks see only :class:`Arrival` values, which hold exactly what came through the channel
@@ -35,6 +37,7 @@ from c3bench.aggregation import weighted_average
 from c3bench.data.batches import batch_indices, make_batch
 from c3bench.hparams import HParam
 from c3bench.method import Method
+from c3bench.optim import make_optimizer
 
 PER_STEP_HOOKS = ("local_penalty", "before_step", "after_step", "train_client")
 
@@ -48,17 +51,6 @@ FL_HPARAMS: tuple[HParam, ...] = (
     HParam("weight_decay", float, 1e-5, "L2 weight decay in the local optimiser (NIID-Bench's default, "
            "inherited by the AdaSplit authors' FL runs)", low=0.0, high=1e3),
 )
-
-
-def make_optimizer(params, name: str, lr: float, momentum: float, weight_decay: float) -> torch.optim.Optimizer:
-    """Adam (fused where the build supports it: one kernel instead of a loop per tensor) or SGD."""
-    params = list(params)
-    if name == "adam":
-        try:
-            return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
-        except (RuntimeError, TypeError):
-            return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
 @dataclass
@@ -235,9 +227,11 @@ class FederatedMethod(Method):
         return updates
 
     def aggregate(self, arrivals: list[Arrival]) -> None:
-        """Weighted average of what the server holds per client, weights proportional to data size."""
+        """Weighted average of what the server holds per client, weights proportional to data size, then
+        the server's update from the previous global model and that average."""
         weights = self.aggregation_weights(arrivals)
-        self.global_model.load_state_dict(weighted_average(self.server_models(arrivals, weights), weights))
+        averaged = weighted_average(self.server_models(arrivals, weights), weights)
+        self.global_model.load_state_dict(self.server_update(self.global_model.state_dict(), averaged))
         self.after_aggregate(arrivals, weights)
 
     @staticmethod
@@ -270,6 +264,12 @@ class FederatedMethod(Method):
     def server_models(self, arrivals: list[Arrival], weights: list[float]) -> list[dict[str, torch.Tensor]]:
         """Server side: the per-client models it averages; by default the uploaded ones."""
         return [a.model for a in arrivals]
+
+    def server_update(self, previous: dict[str, torch.Tensor], averaged: dict[str, torch.Tensor]
+                      ) -> dict[str, torch.Tensor]:
+        """Server side: the new global model from the previous one and the clients' weighted average
+        (FedAvg: the average). ``previous`` holds the live global weights: read them, do not change them."""
+        return averaged
 
     def after_aggregate(self, arrivals: list[Arrival], weights: list[float]) -> None:
         """Server side, once the new global model is in place."""

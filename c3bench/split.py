@@ -30,7 +30,7 @@ How clients take turns (``turns``, for methods whose clients share a model: SL-b
 
 from __future__ import annotations
 
-import math
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,9 +44,9 @@ from c3bench.accounting import SERVER, Encoding
 from c3bench.accounting.flops import forward_cost
 from c3bench.aggregation import weighted_average
 from c3bench.data.batches import make_batch
-from c3bench.federated import make_optimizer
 from c3bench.hparams import ConfigError, HParam
-from c3bench.method import RunContext
+from c3bench.method import Method, RunContext, Timing
+from c3bench.optim import adam, round_lr, set_lr
 
 SPLIT_HPARAMS: tuple[HParam, ...] = (
     HParam("cut", int, 0, "client part = the first CUT blocks of the backbone; 0 = choose from mu", low=0, high=1000),
@@ -89,21 +89,6 @@ def split_models(ctx: RunContext) -> tuple[nn.Sequential, nn.Sequential, int]:
     return model[:cut], model[cut:], cut
 
 
-# ------------------------------------------------------------------------------------------ optimisers
-def adam(params, p: dict[str, Any]) -> torch.optim.Optimizer:
-    return make_optimizer(params, "adam", p["lr"], 0.0, p["weight_decay"])
-
-
-def set_round_lr(optimizers, p: dict[str, Any], round_index: int, rounds: int) -> None:
-    """Cosine annealing per round (T_max = rounds + 2), or constant."""
-    lr = p["lr"]
-    if p["lr_schedule"] == "cosine":
-        lr = p["lr"] * 0.5 * (1.0 + math.cos(math.pi * round_index / (rounds + 2)))
-    for opt in optimizers:
-        for group in opt.param_groups:
-            group["lr"] = lr
-
-
 # ------------------------------------------------------------------------------------------ batches
 @dataclass
 class ClientEpoch:
@@ -142,24 +127,35 @@ def round_epochs(ctx: RunContext, round_index: int) -> list[ClientEpoch]:
 
 def train_in_turns(ctx: RunContext, epochs: Sequence[ClientEpoch], order: Sequence[int],
                    step: Callable[[int, torch.Tensor, torch.Tensor], Any],
-                   before_turn: Callable[[int], None] | None = None, turns: str = "epoch") -> None:
+                   before_turn: Callable[[int], None] | None = None, turns: str = "epoch",
+                   before_iteration: Callable[[int, list[int]], None] | None = None,
+                   after_iteration: Callable[[int], None] | None = None) -> None:
     """The one split-learning loop: clients take turns in ``order``, each turn running
     ``step(client, x, y)`` on the client's next batches (``before_turn(client)`` first): all of them
-    (``turns="epoch"``) or one (``turns="batch"``, round-robin until every client is done). Parallel
-    methods (SplitFed V1, EdgeSplit) run their clients' independent turns through the same loop."""
+    (``turns="epoch"``) or one (``turns="batch"``, round-robin until every client is done). In batch
+    turns, iteration k is one step of every client that still has a k-th batch: ``before_iteration(k,
+    those clients)`` runs before its first step and ``after_iteration(k)`` after its last (AdaSplit's
+    orchestrator). Parallel methods (SplitFed V1, EdgeSplit) run their clients' independent turns through
+    the same loop."""
     total = sum(len(epochs[i]) for i in order) or 1
     done = 0
-    schedule = ([(i, range(len(epochs[i]))) for i in order] if turns == "epoch" else
-                [(i, (k,)) for k in range(max((len(epochs[i]) for i in order), default=0)) for i in order
-                 if k < len(epochs[i])])
-    for i, batches in schedule:
-        if before_turn is not None:
-            before_turn(i)
-        for k in batches:
-            x, y = epochs[i].batch(ctx, k)
+    if turns == "epoch":
+        iterations = [[(i, k) for i in order for k in range(len(epochs[i]))]]
+    else:
+        iterations = [[(i, k) for i in order if k < len(epochs[i])]
+                      for k in range(max((len(epochs[i]) for i in order), default=0))]
+    for k, steps in enumerate(iterations):
+        if turns == "batch" and before_iteration is not None:
+            before_iteration(k, [i for i, _ in steps])
+        for i, b in steps:
+            if before_turn is not None and (turns == "batch" or b == 0):
+                before_turn(i)
+            x, y = epochs[i].batch(ctx, b)
             step(i, x, y)
             done += 1
             ctx.progress(done / total)
+        if turns == "batch" and after_iteration is not None:
+            after_iteration(k)
 
 
 # ------------------------------------------------------------------------------------------ steps
@@ -243,3 +239,156 @@ def average_client_models(ctx: RunContext, models: Sequence[nn.Module], weights:
     averaged = weighted_average(uploads, weights)
     for i, m in enumerate(models):
         m.load_state_dict(ctx.channel.send(averaged, src=SERVER, dst=i))
+
+
+# ------------------------------------------------------------------------------------------ the family
+class SplitMethod(Method):
+    """The split family's skeleton: the cut, a client model and an optimiser per client, the server
+    part(s), the per-round schedule, the one loop (:func:`train_in_turns`), split inference and the
+    averaging of client models. A method adds its piece through small hooks:
+
+    * ``make_client(part, i)`` / ``make_servers(part)``: what each client trains (AdaSplit adds a
+      projection head) and the server parts (SplitFed V1: a copy per client);
+    * ``relay`` (or ``relaying()``): clients share one client model, handed through the channel to the
+      next client before its turn and deployed to every client for evaluation (SL-basic);
+    * ``turns()``, ``turn_order(round)``, ``round_lr(round)``: how the clients take turns, in what order,
+      at what learning rate;
+    * ``begin_round(round)``, ``step(client, x, y)``, ``before_iteration(k, clients)`` /
+      ``after_iteration(k)`` (batch turns), ``end_round(round)``: the round itself; ``end_round``
+      returns the round's facts for the log and is where clients score their own models
+      (``score_own_models``) and average them (``average_clients``);
+    * ``predictor(client)``: the deployed model's split inference.
+
+    Server hooks see only what came through the channel; every training computation is metered.
+    """
+
+    family = "split"
+    hparams = SPLIT_HPARAMS
+    relay: bool = False
+
+    def __init__(self, ctx: RunContext):
+        super().__init__(ctx)
+        client_part, server_part, self.cut = self.cut_backbone()
+        n = ctx.federation.num_clients
+        self.client_models: list[nn.Module] = [self.make_client(client_part, i) for i in range(n)]
+        self.client_opts = [adam(m.parameters(), self.p) for m in self.client_models]
+        self.server_model = server_part
+        self.servers: list[nn.Module] = self.make_servers(server_part)
+        self.server_opts = [adam(s.parameters(), self.p) for s in self.servers]
+        self.holder: int | None = None  # relaying: who trained last, and so holds the current client model
+
+    # ---------------------------------------------------------------- models
+    def cut_backbone(self) -> tuple[nn.Module, nn.Module, int]:
+        """(client part, server part, cut) of a fresh backbone (by default cut by ``cut``/``mu``)."""
+        return split_models(self.ctx)
+
+    def make_client(self, part: nn.Module, client: int) -> nn.Module:
+        """What ``client`` trains: by default its own copy of the client part."""
+        return copy.deepcopy(part)
+
+    def make_servers(self, part: nn.Module) -> list[nn.Module]:
+        """The server parts clients train against: by default one, shared."""
+        return [part]
+
+    def server_for(self, client: int) -> nn.Module:
+        """The server part ``client`` trains against (its own copy, or the shared one)."""
+        return self.servers[client if len(self.servers) > 1 else 0]
+
+    def server_opt_for(self, client: int) -> torch.optim.Optimizer:
+        return self.server_opts[client if len(self.server_opts) > 1 else 0]
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [*self.client_opts, *self.server_opts]
+
+    def tag(self, client: int) -> str:
+        """The FLOP meter's name for this method's steps at ``client``'s cut."""
+        return f"{self.name}-{self.cut}"
+
+    # ---------------------------------------------------------------- a round
+    def relaying(self) -> bool:
+        return self.relay
+
+    def turns(self) -> str:
+        return self.p.get("turns", "epoch")
+
+    def turn_order(self, round_index: int) -> list[int]:
+        return list(range(self.ctx.federation.num_clients))
+
+    def round_lr(self, round_index: int) -> float:
+        return round_lr(self.p["lr"], self.p["lr_schedule"], round_index, self.ctx.rounds)
+
+    def run_round(self, round_index: int) -> dict[str, Any]:
+        ctx = self.ctx
+        set_lr(self.optimizers(), self.round_lr(round_index))
+        self.begin_round(round_index)
+        train_in_turns(ctx, round_epochs(ctx, round_index), self.turn_order(round_index), self.step,
+                       before_turn=self.before_turn, turns=self.turns(), before_iteration=self.before_iteration,
+                       after_iteration=self.after_iteration)
+        return self.end_round(round_index) or {}
+
+    def begin_round(self, round_index: int) -> None:
+        """Before the round's first step."""
+
+    def before_turn(self, client: int) -> None:
+        """Before ``client``'s turn: a relayed client model comes from its holder."""
+        if self.relaying():
+            self.receive_client_model(client)
+
+    def step(self, client: int, x: torch.Tensor, y: torch.Tensor) -> Any:
+        """One training step for ``client``: by default the classic split step."""
+        return split_step(self.ctx, client, self.client_models[client], self.server_for(client),
+                          self.client_opts[client], self.server_opt_for(client), x, y, tag=self.tag(client))
+
+    def before_iteration(self, k: int, clients: list[int]) -> None:
+        """Batch turns: before iteration ``k``, in which ``clients`` take one step each."""
+
+    def after_iteration(self, k: int) -> None:
+        """Batch turns: after iteration ``k``."""
+
+    def end_round(self, round_index: int) -> dict[str, Any] | None:
+        """After the round's last step: the round's facts for the log."""
+        return None
+
+    # ---------------------------------------------------------------- relay, averaging, scoring
+    def receive_client_model(self, client: int) -> None:
+        """``client`` takes the current client model from its holder (peer to peer)."""
+        if self.holder is not None and self.holder != client:
+            weights = self.ctx.channel.send(self.client_models[self.holder].state_dict(), src=self.holder,
+                                            dst=client, paper_counted=False)
+            self.client_models[client].load_state_dict(weights)
+        self.holder = client
+
+    def average_clients(self, weights: Sequence[float]) -> None:
+        """Federated averaging of the client models through the server (charged)."""
+        average_client_models(self.ctx, self.client_models, weights)
+
+    def score_own_models(self) -> None:
+        """Each client's own model right after its training, with the server part it trained against."""
+        for i, model in enumerate(self.client_models):
+            server = self.server_for(i)
+            self.score_local(i, split_predictor(self.ctx, i, model, server, self.tag(i), [server]))
+
+    # ---------------------------------------------------------------- deployment
+    def begin_evaluation(self) -> None:
+        """Relaying: every client deploys the latest client model, handed over from its holder."""
+        if not self.relaying() or self.holder is None:
+            return
+        for i in range(len(self.client_models)):
+            if i != self.holder:
+                weights = self.ctx.channel.send(self.client_models[self.holder].state_dict(), src=self.holder,
+                                                dst=i, paper_counted=False)
+                self.client_models[i].load_state_dict(weights)
+
+    def predictor(self, client: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Split inference with ``client``'s deployed model."""
+        server = self.server_for(client)
+        return split_predictor(self.ctx, client, self.client_models[client], server, self.tag(client), [server])
+
+    def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
+        return self.predictor(client)(x)
+
+    def timing(self) -> Timing:
+        return Timing("sequential" if self.relaying() else "parallel")
+
+    def describe(self) -> dict[str, Any]:
+        return {"cut": self.cut}

@@ -93,7 +93,7 @@ def checkpoint(path: str, in_shape: tuple[int, ...]) -> dict[str, float]:
             sub, n = subnormal_count(tensors)
             print(f"{key}[{i}] ({type(item).__name__}): {sub:,} of {n:,} subnormal ({sub / max(n, 1):.1%})")
     server = state.get("server_model")
-    opts = state.get("server_opts") or [state.get("server_opt")]  # SplitFed keeps a list, SL-basic one
+    opts = state.get("server_opts") or [None]  # every split method keeps a list
     if isinstance(server, torch.nn.Module) and isinstance(opts[0], torch.optim.Optimizer):
         last = [m for m in server.modules() if isinstance(m, torch.nn.Linear)][-1]
         for flush in (False, True):

@@ -31,36 +31,28 @@ option reproduces the code; every default is the paper's text:
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from c3bench.accounting import SERVER, Encoding
 from c3bench.adasplit.losses import ProjectionHead, supervised_nt_xent
 from c3bench.adasplit.masks import ClientMasks
 from c3bench.adasplit.orchestrator import UCBOrchestrator
 from c3bench.hparams import HParam
-from c3bench.method import Method, Timing
+from c3bench.method import Timing
+from c3bench.optim import adam, round_lr
 from c3bench.registry import register_method
-from c3bench.split import (
-    SPLIT_HPARAMS,
-    adam,
-    evaluating,
-    round_epochs,
-    set_round_lr,
-    split_models,
-    split_predict,
-)
+from c3bench.split import SPLIT_HPARAMS, SplitMethod, split_predictor
 
 
 @register_method
-class AdaSplit(Method):
+class AdaSplit(SplitMethod):
     name = "adasplit"
     description = "AdaSplit: local contrastive client loss, UCB-selected clients, per-client sparse server masks."
-    family = "split"
     hparams = (
         *(h for h in SPLIT_HPARAMS if h.name != "lr_schedule"),
         HParam("lr_schedule", str, "cosine", "per-round learning-rate schedule: cosine (T_max = rounds + 2), constant, "
@@ -85,6 +77,8 @@ class AdaSplit(Method):
                key=True, record_default=False),
     )
 
+    transient = ("_phase_global", "_tie_break", "_selected", "_active", "_losses", "_picked")
+
     @classmethod
     def finalize_params(cls, params: dict[str, Any]) -> dict[str, Any]:
         params = dict(params)
@@ -93,24 +87,36 @@ class AdaSplit(Method):
         return params
 
     def __init__(self, ctx):
-        super().__init__(ctx)
+        super().__init__(ctx)  # client models with their heads, the server part and their optimisers
         p, n = self.p, ctx.federation.num_clients
-        client_part, self.server, self.cut = split_models(ctx)
-        activation_shape = tuple(client_part(torch.zeros(1, *ctx.federation.input_shape, device=ctx.device)).shape[1:])
-        self.clients = [torch.nn.ModuleDict({"model": copy.deepcopy(client_part), "head": ProjectionHead(activation_shape)})
-                        .to(ctx.device) for _ in range(n)]
-        self.client_opts = [adam(c.parameters(), p) for c in self.clients]
-        self.masks = ClientMasks(self.server, n, ctx.stream("masks"))
+        self.masks = ClientMasks(self.server_model, n, ctx.stream("masks"))
         if p["mask_l1"] == "all":  # one optimiser over the server and every client's masks
-            self.server_opt = adam([*self.server.parameters(), *self.masks.parameters()], p)
+            self.server_opts = [adam([*self.server_model.parameters(), *self.masks.parameters()], p)]
             self.mask_opts = []
         else:
-            self.server_opt = adam(self.server.parameters(), p)
             self.mask_opts = [adam(self.masks.logits[i].parameters(), p) for i in range(n)]
         self.orchestrator = UCBOrchestrator(n, p["gamma"])
         self.encoding = Encoding(p["encoding"])
         self.local_rounds = round(p["kappa"] * ctx.rounds)
-        self.holder: int | None = None  # shared_client: who stepped last, and so holds the current client model
+
+    def make_client(self, part: nn.Module, client: int) -> nn.Module:
+        """The client part and its projection head (the head's shape follows the activations)."""
+        shape = tuple(part(torch.zeros(1, *self.ctx.federation.input_shape, device=self.ctx.device)).shape[1:])
+        return nn.ModuleDict({"model": super().make_client(part, client), "head": ProjectionHead(shape)}).to(self.ctx.device)
+
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        return [*super().optimizers(), *self.mask_opts]
+
+    def relaying(self) -> bool:
+        return self.p["shared_client"]
+
+    def turns(self) -> str:
+        return "batch"  # every iteration: one batch per active client
+
+    def round_lr(self, round_index: int) -> float:
+        if self.p["lr_schedule"] == "cosine-global":  # still in the local rounds, then the cosine from there
+            return round_lr(self.p["lr"], "cosine", max(0, round_index - self.local_rounds), self.ctx.rounds)
+        return super().round_lr(round_index)
 
     def timing(self) -> Timing:
         if self.p["shared_client"]:  # each step waits for the client model from the client before
@@ -124,42 +130,36 @@ class AdaSplit(Method):
             return 0
         return min(active, max(1, math.floor(self.p["eta"] * active + 0.5)))
 
-    def run_round(self, round_index: int) -> dict[str, Any]:
-        ctx, n = self.ctx, self.ctx.federation.num_clients
-        optimizers = [*self.client_opts, self.server_opt, *self.mask_opts]
-        if self.p["lr_schedule"] == "cosine-global":  # still in the local rounds, then the cosine from there
-            set_round_lr(optimizers, {**self.p, "lr_schedule": "cosine"}, max(0, round_index - self.local_rounds),
-                         ctx.rounds)
-        else:
-            set_round_lr(optimizers, self.p, round_index, ctx.rounds)
-        global_phase = round_index >= self.local_rounds
-        epochs = round_epochs(ctx, round_index)
-        iterations = max(len(e) for e in epochs)
-        tie_break = ctx.stream("orchestrator", round_index)
-        picked = [0] * n
-        for t in range(iterations):
-            active = [i for i in range(n) if t < len(epochs[i])]
-            selected = (self.orchestrator.select(self.picks(len(active)), active, tie_break)
-                        if global_phase else [])
-            losses = {}
-            for i in active:
-                x, y = epochs[i].batch(ctx, t)
-                loss = self.iteration(i, x, y, to_server=i in selected)
-                if loss is not None:
-                    losses[i] = loss
-                    picked[i] += 1
-            if global_phase:
-                self.orchestrator.update(losses, active)
-            ctx.progress((t + 1) / iterations)
-        return {"phase": "global" if global_phase else "local", "selected_iterations": picked,
-                "mask_mean_gate": [round(self.masks.mean_gate(i), 6) for i in range(n)]}
+    # ---------------------------------------------------------------- a round
+    def begin_round(self, round_index: int) -> None:
+        self._phase_global = round_index >= self.local_rounds
+        self._tie_break = self.ctx.stream("orchestrator", round_index)
+        self._picked = [0] * len(self.client_models)
+
+    def before_iteration(self, k: int, clients: list[int]) -> None:
+        """The orchestrator picks who sends activations in this iteration (none in the local phase)."""
+        self._active, self._losses = clients, {}
+        self._selected = (self.orchestrator.select(self.picks(len(clients)), clients, self._tie_break)
+                          if self._phase_global else [])
+
+    def step(self, client: int, x: torch.Tensor, y: torch.Tensor) -> None:
+        loss = self.iteration(client, x, y, to_server=client in self._selected)
+        if loss is not None:
+            self._losses[client] = loss
+            self._picked[client] += 1
+
+    def after_iteration(self, k: int) -> None:
+        if self._phase_global:
+            self.orchestrator.update(self._losses, self._active)
+
+    def end_round(self, round_index: int) -> dict[str, Any]:
+        return {"phase": "global" if self._phase_global else "local", "selected_iterations": self._picked,
+                "mask_mean_gate": [round(self.masks.mean_gate(i), 6) for i in range(len(self.client_models))]}
 
     def iteration(self, i: int, x: torch.Tensor, y: torch.Tensor, to_server: bool) -> float | None:
         """Client i's step on its own loss; if picked, the server's step on its activations first.
         Returns the server's cross-entropy when picked (the orchestrator's reward), else None."""
-        if self.p["shared_client"]:
-            self.receive_client_model(i)
-        client, meter, shape = self.clients[i], self.ctx.meter, tuple(x.shape)
+        client, meter, shape = self.client_models[i], self.ctx.meter, tuple(x.shape)
         with meter.count(("adasplit-client-fwd", self.cut, shape), side="client", client=i):
             activations = client["model"](x)
             loss = supervised_nt_xent(client["head"](activations), y, self.p["tau"])
@@ -189,44 +189,26 @@ class AdaSplit(Method):
         every_mask = self.p["mask_l1"] == "all"
         with self.ctx.meter.count(("adasplit-server", self.cut, tuple(a.shape), want_grad, every_mask), side="server",
                                   client=i) as m:
-            ce = F.cross_entropy(self.masks.masked_forward(self.server, i, a), labels)
-            penalty = sum(self.masks.l1(j) for j in range(len(self.clients))) if every_mask else self.masks.l1(i)
+            ce = F.cross_entropy(self.masks.masked_forward(self.server_model, i, a), labels)
+            penalty = sum(self.masks.l1(j) for j in range(len(self.client_models))) if every_mask else self.masks.l1(i)
             loss = ce + self.p["lambda"] * penalty
             m.mark_backward()
-            self.server_opt.zero_grad(set_to_none=True)
+            self.server_opts[0].zero_grad(set_to_none=True)
             if not every_mask:
                 self.mask_opts[i].zero_grad(set_to_none=True)
             loss.backward()
-        self.server_opt.step()
+        self.server_opts[0].step()
         if not every_mask:
             self.mask_opts[i].step()
         grad = channel.send(a.grad, src=SERVER, dst=i, encoding=self.encoding) if want_grad else None
         return float(ce.detach()), grad
 
-    def receive_client_model(self, i: int) -> None:
-        """``shared_client``: client i takes the client model and head from the client that stepped last
-        (peer to peer; the authors' code copied them and did not count it)."""
-        if self.holder is not None and self.holder != i:
-            weights = self.ctx.channel.send(self.clients[self.holder].state_dict(), src=self.holder, dst=i,
-                                            paper_counted=False)
-            self.clients[i].load_state_dict(weights)
-        self.holder = i
-
-    def begin_evaluation(self) -> None:
-        """``shared_client``: every client deploys the latest shared client model (handed over from its holder)."""
-        if not self.p["shared_client"] or self.holder is None:
-            return
-        for i in range(len(self.clients)):
-            if i != self.holder:
-                weights = self.ctx.channel.send(self.clients[self.holder].state_dict(), src=self.holder, dst=i,
-                                                paper_counted=False)
-                self.clients[i].load_state_dict(weights)
-
-    def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        model = self.clients[client]["model"]
-        with evaluating(model, self.server):
-            return split_predict(self.ctx, client, model, lambda a: self.masks.masked_forward(self.server, client, a),
-                                 x, f"adasplit-{self.cut}", self.encoding)
+    # ---------------------------------------------------------------- deployment
+    def predictor(self, client: int):
+        """Client ``client``'s model, the server and its own mask (split inference)."""
+        model = self.client_models[client]["model"]
+        return split_predictor(self.ctx, client, model, lambda a: self.masks.masked_forward(self.server_model, client, a),
+                               f"adasplit-{self.cut}", [self.server_model], self.encoding)
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut, "local_rounds": self.local_rounds,

@@ -24,36 +24,28 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import torch
+from torch import nn
 
 from c3bench.accounting import SERVER
 from c3bench.accounting.devices import default_fleet
 from c3bench.aggregation import weighted_average
 from c3bench.edgesplit.planner import SplitPlanner, profile_model
-from c3bench.method import Method, Timing
+from c3bench.method import Timing
 from c3bench.registry import register_method
-from c3bench.split import (
-    SPLIT_HPARAMS,
-    adam,
-    round_epochs,
-    set_round_lr,
-    split_predictor,
-    split_step,
-    train_in_turns,
-)
+from c3bench.split import SPLIT_HPARAMS, SplitMethod
 
 
 @register_method
-class EdgeSplit(Method):
+class EdgeSplit(SplitMethod):
     name = "edgesplit"
     description = "EdgeSplit: parallel split learning, per-device split points and bandwidth by alternating optimisation."
-    family = "split"
     hparams = tuple(h for h in SPLIT_HPARAMS if h.name not in ("cut", "mu"))
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
+    def cut_backbone(self) -> tuple[None, None, None]:
+        """No single cut: plan one per device on a fresh whole model (the clients' and servers' parts
+        come from it in ``make_client`` / ``make_servers``)."""
+        ctx, fed = self.ctx, self.ctx.federation
         self.global_model = ctx.new_backbone()
-        fed = ctx.federation
         fleet = ctx.fleet if ctx.fleet is not None else default_fleet(fed.num_clients, [c.device for c in fed.clients])
         profile = profile_model(self.global_model, fed.input_shape)
         plan = SplitPlanner(profile, fleet, [c.num_train for c in fed.clients], self.p["batch_size"]).solve()
@@ -61,39 +53,30 @@ class EdgeSplit(Method):
         self.shares: tuple[float, ...] = tuple(plan.shares)
         self.plan_info = {"cuts": plan.cuts, "bandwidth_shares": plan.shares, "planned_round_s": plan.makespan_s,
                           "plan_iterations": plan.iterations, "last_client_blocks": [profile.blocks[c - 1] for c in plan.cuts]}
-        self.client_models = [copy.deepcopy(self.global_model[:c]) for c in self.cuts]
-        self.server_copies = [copy.deepcopy(self.global_model[c:]) for c in self.cuts]
-        self.client_opts = [adam(m.parameters(), self.p) for m in self.client_models]
-        self.server_opts = [adam(m.parameters(), self.p) for m in self.server_copies]
+        return None, None, None
+
+    def make_client(self, part: None, client: int) -> nn.Module:
+        return copy.deepcopy(self.global_model[:self.cuts[client]])
+
+    def make_servers(self, part: None) -> list[nn.Module]:
+        return [copy.deepcopy(self.global_model[c:]) for c in self.cuts]
+
+    def tag(self, client: int) -> str:
+        return f"{self.name}-{self.cuts[client]}"
 
     def timing(self) -> Timing:
         return Timing("parallel", self.shares)
 
-    def run_round(self, round_index: int) -> dict[str, Any]:
+    def end_round(self, round_index: int) -> None:
         ctx = self.ctx
-        set_round_lr([*self.client_opts, *self.server_opts], self.p, round_index, ctx.rounds)
-        n = ctx.federation.num_clients
-
-        def step(i: int, x: torch.Tensor, y: torch.Tensor) -> None:
-            split_step(ctx, i, self.client_models[i], self.server_copies[i], self.client_opts[i], self.server_opts[i],
-                       x, y, tag=f"edgesplit-{self.cuts[i]}")
-
-        train_in_turns(ctx, round_epochs(ctx, round_index), range(n), step)
-        for i, (model, server) in enumerate(zip(self.client_models, self.server_copies, strict=True)):
-            self.score_local(i, split_predictor(ctx, i, model, server, f"edgesplit-{self.cuts[i]}", [server]))
+        self.score_own_models()  # each device's own path, before the averaging
         uploads = [ctx.channel.send(m.state_dict(), src=i, dst=SERVER) for i, m in enumerate(self.client_models)]
         # Every device's path holds one copy of every block: its upload below the cut, its server copy above.
-        paths = [{**up, **server.state_dict()} for up, server in zip(uploads, self.server_copies, strict=True)]
+        paths = [{**up, **server.state_dict()} for up, server in zip(uploads, self.servers, strict=True)]
         self.global_model.load_state_dict(weighted_average(paths, [c.num_train for c in ctx.federation.clients]))
         for i, cut in enumerate(self.cuts):
             self.client_models[i].load_state_dict(ctx.channel.send(self.global_model[:cut].state_dict(), src=SERVER, dst=i))
-            self.server_copies[i].load_state_dict(self.global_model[cut:].state_dict())  # on the server: free
-        return {}
-
-    def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        server = self.server_copies[client]
-        return split_predictor(self.ctx, client, self.client_models[client], server, f"edgesplit-{self.cuts[client]}",
-                               [server])(x)
+            self.servers[i].load_state_dict(self.global_model[cut:].state_dict())  # on the server: free
 
     def describe(self) -> dict[str, Any]:
         return dict(self.plan_info)

@@ -6,6 +6,7 @@ server (each client model up, the average down: both charged).
 V2: one server model, updated by the clients in turn in a random order each round (a whole epoch
 each, or one batch each with ``turns=batch``); client models averaged at the end of the round as in
 V1. (In V1 the turns change nothing: each client has its own server copy and its own random stream.)
+Each client's own model is scored right after training, before the averaging.
 """
 
 from __future__ import annotations
@@ -14,78 +15,56 @@ import copy
 from typing import Any
 
 import torch
+from torch import nn
 
 from c3bench.aggregation import weighted_average
 from c3bench.hparams import HParam
-from c3bench.method import Method, Timing
+from c3bench.method import Timing
 from c3bench.registry import register_method
-from c3bench.split import (
-    SPLIT_HPARAMS,
-    TURNS,
-    adam,
-    average_client_models,
-    round_epochs,
-    set_round_lr,
-    split_models,
-    split_predictor,
-    split_step,
-    train_in_turns,
-)
+from c3bench.split import SPLIT_HPARAMS, TURNS, SplitMethod, split_predictor
 
 
 @register_method
-class SplitFed(Method):
+class SplitFed(SplitMethod):
     name = "splitfed"
     description = "SplitFed: split learning with client models averaged each round (V1 parallel, V2 sequential)."
-    family = "split"
     hparams = (*SPLIT_HPARAMS, HParam("variant", str, "v1", "v1: parallel, server copies averaged; "
                                       "v2: one server model, clients in random order", choices=("v1", "v2"), key=True),
                TURNS)
+    transient = ("_order",)
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        client_part, self.server_model, self.cut = split_models(ctx)
-        n = ctx.federation.num_clients
-        self.client_models = [copy.deepcopy(client_part) for _ in range(n)]  # same initial weights
-        self.client_opts = [adam(m.parameters(), self.p) for m in self.client_models]
-        if self.p["variant"] == "v1":
-            self.server_copies = [copy.deepcopy(self.server_model) for _ in range(n)]
-            self.server_opts = [adam(s.parameters(), self.p) for s in self.server_copies]
-        else:
-            self.server_copies = [self.server_model]
-            self.server_opts = [adam(self.server_model.parameters(), self.p)]
+    @property
+    def v1(self) -> bool:
+        return self.p["variant"] == "v1"
+
+    def make_servers(self, part: nn.Module) -> list[nn.Module]:
+        n = self.ctx.federation.num_clients
+        return [copy.deepcopy(part) for _ in range(n)] if self.v1 else [part]
 
     def timing(self) -> Timing:
-        return Timing("parallel" if self.p["variant"] == "v1" else "sequential")
+        return Timing("parallel" if self.v1 else "sequential")
 
-    def run_round(self, round_index: int) -> dict[str, Any]:
-        ctx = self.ctx
-        set_round_lr([*self.client_opts, *self.server_opts], self.p, round_index, ctx.rounds)
-        n = ctx.federation.num_clients
-        v1 = self.p["variant"] == "v1"
-        order = list(range(n)) if v1 else torch.randperm(n, generator=ctx.stream("order", round_index)).tolist()
-        if v1:  # every server copy starts the round from the averaged server model
-            for s in self.server_copies:
+    def turn_order(self, round_index: int) -> list[int]:
+        n = self.ctx.federation.num_clients
+        self._order = list(range(n)) if self.v1 else torch.randperm(n, generator=self.ctx.stream("order", round_index)).tolist()
+        return self._order
+
+    def begin_round(self, round_index: int) -> None:
+        if self.v1:  # every server copy starts the round from the averaged server model
+            for s in self.servers:
                 s.load_state_dict(self.server_model.state_dict())
 
-        def step(i: int, x: torch.Tensor, y: torch.Tensor) -> None:
-            k = i if v1 else 0
-            split_step(ctx, i, self.client_models[i], self.server_copies[k], self.client_opts[i], self.server_opts[k],
-                       x, y, tag=f"splitfed-{self.cut}")
+    def end_round(self, round_index: int) -> dict[str, Any]:
+        self.score_own_models()
+        sizes = [c.num_train for c in self.ctx.federation.clients]
+        if self.v1:  # the server copies live on the server: averaging them moves nothing
+            self.server_model.load_state_dict(weighted_average([s.state_dict() for s in self.servers], sizes))
+        self.average_clients(sizes)
+        return {"order": self._order}
 
-        train_in_turns(ctx, round_epochs(ctx, round_index), order, step, turns=self.p["turns"])
-        for i, model in enumerate(self.client_models):  # each client's own model, before any averaging
-            server = self.server_copies[i if v1 else 0]
-            self.score_local(i, split_predictor(ctx, i, model, server, f"splitfed-{self.cut}", [server]))
-        sizes = [c.num_train for c in ctx.federation.clients]
-        if v1:  # the server copies live on the server: averaging them moves nothing
-            self.server_model.load_state_dict(weighted_average([s.state_dict() for s in self.server_copies], sizes))
-        average_client_models(ctx, self.client_models, sizes)
-        return {"order": order}
-
-    def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
-        return split_predictor(self.ctx, client, self.client_models[client], self.server_model, f"splitfed-{self.cut}",
-                               [self.server_model])(x)
+    def predictor(self, client: int):
+        return split_predictor(self.ctx, client, self.client_models[client], self.server_model, self.tag(client),
+                               [self.server_model])
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut, "variant": self.p["variant"]}

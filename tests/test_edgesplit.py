@@ -71,7 +71,7 @@ def test_blocks_are_averaged_across_client_parts_of_different_depths(tmp_path):
         if dst == "server" and isinstance(payload, dict):  # a client part's upload (activations are tensors)
             i = int(src)
             trained.append({**{k: v.clone() for k, v in payload.items()},
-                            **{k: v.clone() for k, v in method.server_copies[i].state_dict().items()}})
+                            **{k: v.clone() for k, v in method.servers[i].state_dict().items()}})
         return real_send(payload, src=src, dst=dst, **kw)
 
     ctx.channel.send = spy

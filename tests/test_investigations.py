@@ -88,5 +88,5 @@ def test_checkpoint_report_reads_a_real_split_runs_checkpoint_and_times_its_serv
     finally:
         torch.set_flush_denormal(False)
     out = capsys.readouterr().out
-    assert "server_model[0] (Sequential):" in out and "server_opt[0] (Adam):" in out and "subnormal" in out
+    assert "server_model[0] (Sequential):" in out and "server_opts[0] (Adam):" in out and "subnormal" in out
     assert set(timings) <= {"flush=False", "flush=True"} and timings["flush=False"] > 0

@@ -177,7 +177,7 @@ def test_shared_client_relays_one_client_parameter_set(tmp_path, one_thread):
     counters = ctx.ledger.end_round()
     with ctx.ledger.uncharged():
         method.begin_evaluation()  # deployment: every client gets the latest shared model
-    states = [c.state_dict() for c in method.clients]
+    states = [c.state_dict() for c in method.client_models]
     assert all(torch.equal(states[0][k], s[k]) for s in states[1:] for k in states[0])
     # every step after the first hands the model (client part and head) to the next client, peer to peer
     size = sum(t.numel() * t.element_size() for t in states[0].values())
@@ -187,7 +187,7 @@ def test_shared_client_relays_one_client_parameter_set(tmp_path, one_thread):
     _, ctx2, own, _ = _adasplit(tmp_path / "own")
     ctx2.ledger.begin_round()
     own.run_round(0)
-    own_states = [c.state_dict() for c in own.clients]
+    own_states = [c.state_dict() for c in own.client_models]
     assert not all(torch.equal(own_states[0][k], s[k]) for s in own_states[1:] for k in own_states[0])
 
 
@@ -218,8 +218,8 @@ def test_mask_l1_all_penalises_every_clients_mask_at_each_server_step(tmp_path, 
     ctx.ledger.end_round()
     moved = [any(not torch.equal(a, b) for a, b in zip(before[i], method.masks.logits[i], strict=True)) for i in range(3)]
     assert moved == [True, True, True]
-    assert method.mask_opts == [] and len(method.server_opt.param_groups[0]["params"]) == \
-        len(list(method.server.parameters())) + len(list(method.masks.parameters()))
+    assert method.mask_opts == [] and len(method.server_opts[0].param_groups[0]["params"]) == \
+        len(list(method.server_model.parameters())) + len(list(method.masks.parameters()))
     _, ctx2, own, _ = _adasplit(tmp_path / "own", eta="0.34")
     picked_before = [[m.detach().clone() for m in own.masks.logits[i]] for i in range(3)]
     ctx2.ledger.begin_round()

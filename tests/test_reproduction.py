@@ -116,7 +116,7 @@ def test_table1_compute_column_from_the_counters(tmp_path):
     ctx.ledger.begin_round()
     x, y = epochs[0].batch(ctx, 0)
     from c3bench.split import split_step
-    split_step(ctx, 0, sl.client_models[0], sl.server_model, sl.client_opts[0], sl.server_opt, x, y, "probe")
+    split_step(ctx, 0, sl.client_models[0], sl.server_model, sl.client_opts[0], sl.server_opts[0], x, y, "probe")
     per_sample = ctx.ledger.current[0].client_fwd_macs / len(y)
     assert per_sample == 1_536_000
     assert per_sample * samples * 20 / 1e12 == pytest.approx(3.76, rel=0.01)

@@ -46,7 +46,7 @@ def test_splitfed_v1_averages_the_server_copies_and_client_models():
     method, ctx = _method("splitfed")
     ctx.ledger.begin_round()
     method.run_round(0)
-    copies = [s.state_dict() for s in method.server_copies]
+    copies = [s.state_dict() for s in method.servers]
     first = next(iter(copies[0]))
     assert not torch.equal(copies[0][first], copies[1][first])  # they trained apart
     expected = weighted_average(copies, [c.num_train for c in ctx.federation.clients])
@@ -127,17 +127,17 @@ def test_adasplit_client_step_costs_the_client_part_only_and_touches_one_mask():
     x = torch.randn(32, 3, 32, 32)
     y = torch.arange(32) % 4
     assert method.iteration(0, x, y, to_server=False) is None
-    step = train_step_cost(torch.nn.Sequential(method.clients[0]["model"], method.clients[0]["head"]), (32, 3, 32, 32))
+    step = train_step_cost(torch.nn.Sequential(method.client_models[0]["model"], method.client_models[0]["head"]), (32, 3, 32, 32))
     assert ctx.ledger.current[0].client_flops >= step.flops  # client part + head (+ the loss's matmul)
     assert ctx.ledger.current[0].client_flops < 2 * step.flops
     assert ctx.ledger.current[0].server_flops == 0 and ctx.ledger.current[0].bytes_total == 0
     before = [m.detach().clone() for m in method.masks.logits[1]]
-    a = method.clients[0]["model"](x).detach()
+    a = method.client_models[0]["model"](x).detach()
     ce, grad = method.server_step(0, a, y, want_grad=False)
     assert grad is None and ce > 0
     assert all(torch.equal(b, m) for b, m in zip(before, method.masks.logits[1], strict=True))
     assert not method.mask_opts[1].state  # client 1's mask optimiser never stepped
-    assert method.masks.numel_per_client() == sum(p.numel() for p in method.server.parameters())
+    assert method.masks.numel_per_client() == sum(p.numel() for p in method.server_model.parameters())
 
 
 def test_every_split_method_is_registered_with_paper_defaults():
