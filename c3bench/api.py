@@ -34,12 +34,8 @@ def run(method: str | None = None, protocol: str | None = None, *, config: str |
     """
     from c3bench.accounting.ledger import Budgets
     from c3bench.runner import Runner, RunSpec, resolve
-    from c3bench.units import parse_bytes, parse_flops
 
-    budgets = Budgets(
-        bandwidth_bytes=parse_bytes(str(budget_bandwidth)) if budget_bandwidth is not None else None,
-        client_flops=parse_flops(str(budget_compute)) if budget_compute is not None else None,
-    )
+    budgets = Budgets.parse(budget_bandwidth, budget_compute)
     overrides = {key.replace("__", "."): value for key, value in params.items()}
     spec = RunSpec(method=method, protocol=protocol or (None if config else "synthetic"), config=config,
                    overrides=overrides, rounds=rounds, seed=seed, budgets=budgets, backbone=backbone,

@@ -10,13 +10,21 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from c3bench.record_log import (  # noqa: F401 - re-exported: the record's names, read from here by most callers
+    TOTAL_COUNTERS,
+    VOLATILE,
+    best_round,
+    check_log,
+    check_shape,
+    check_values,
+    local_totals,
+    strip_volatile,
+    totals_from_rounds,
+)
+
 SCHEMA = "c3bench.result/1"
 STATUSES = ("running", "completed", "budget-stopped", "interrupted")
 REQUIRED = ("schema", "name", "status", "config", "config_hash", "rounds", "totals", "environment", "digest")
-# Fields that legitimately differ between two runs of the same config on the same machine.
-# (Simulated time is not one of them: it is computed from the counters and must reproduce.)
-VOLATILE = ("created", "updated", "wall_s")
-
 CONVENTIONS = {
     "bytes": "c3bench: bytes as sent with the declared encoding (dense float32 = numel*4; sparse = "
              "values + the cheaper of a bitmap or int32 indices); labels included.",
@@ -30,11 +38,6 @@ CONVENTIONS = {
                    "masks, losses) and optimiser steps; the clients' data sizes, known to the server from "
                    "enrolment; the one-time setup (initial weights, EdgeSplit's plan).",
 }
-
-TOTAL_COUNTERS = ("bytes_up", "bytes_down", "bytes_peer", "bytes_total", "paper_bytes_up", "paper_bytes_down",
-                  "paper_bytes_peer", "paper_bytes_total", "client_flops", "server_flops", "client_fwd_macs",
-                  "server_fwd_macs", "messages_up", "messages_down", "messages_peer", "samples")
-
 
 class ResultError(ValueError):
     """A result file that cannot be used; the message names the file and the problem."""
@@ -115,8 +118,6 @@ def validate_record(record: Any, source: str, check_content: bool = True) -> dic
         )
     if not check_content:
         return record
-    from c3bench.entry_checks import check_log, check_shape, check_values
-
     problems = check_shape(record, source)
     if not problems:
         problems = check_values(record, source) or check_log(record, source)
@@ -169,56 +170,6 @@ def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, 
     for source, record in records:
         groups.setdefault(record["config_hash"], []).append((source, record))
     return groups
-
-
-def strip_volatile(obj: Any) -> Any:
-    """The record without timestamps and wall times, for reproducibility comparisons."""
-    if isinstance(obj, dict):
-        return {k: strip_volatile(v) for k, v in obj.items() if k not in VOLATILE and k != "digest"}
-    if isinstance(obj, list):
-        return [strip_volatile(v) for v in obj]
-    return obj
-
-
-def best_round(means: list[float | None], prefix: str) -> dict[str, Any]:
-    """``<prefix>_best`` (the highest per-round mean; the earliest round on a tie) and
-    ``<prefix>_best_round`` (1-based), over the rounds that have a value; None when none has."""
-    scored = [(m, i) for i, m in enumerate(means) if m is not None]
-    if not scored:
-        return {f"{prefix}_best": None, f"{prefix}_best_round": None}
-    value, index = max(scored, key=lambda pair: (pair[0], -pair[1]))
-    return {f"{prefix}_best": value, f"{prefix}_best_round": index + 1}
-
-
-def local_totals(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """The local-after-training accuracy at the last round and at its best round (None for a method
-    that scores no local model, and for records made before c3bench scored them)."""
-    means = [r["local_accuracy"]["mean"] if r.get("local_accuracy") else None for r in rounds]
-    return {"local_accuracy": means[-1] if means else None, **best_round(means, "local_accuracy")}
-
-
-def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals are a pure function of the per-round log (so a leaderboard can recompute them)."""
-    if not rounds:
-        return {"rounds_completed": 0, "accuracy": None, "accuracy_per_client": [], "wall_s": 0.0,
-                **best_round([], "accuracy"), **local_totals([]),
-                "bytes_total": 0, "paper_bytes_total": 0, "client_flops": 0, "server_flops": 0,
-                "total_flops": 0, "client_fwd_macs": 0, "server_fwd_macs": 0, "total_fwd_macs": 0,
-                "sim_time_s": 0.0}
-    last = rounds[-1]
-    cum = dict(last["cumulative"])
-    return {
-        "rounds_completed": len(rounds),
-        "accuracy": last["accuracy"]["mean"],
-        "accuracy_per_client": last["accuracy"]["per_client"],
-        **best_round([r["accuracy"]["mean"] for r in rounds], "accuracy"),
-        **local_totals(rounds),
-        "wall_s": sum(r["wall_s"] for r in rounds),
-        "sim_time_s": sum(r["sim_time_s"] for r in rounds) if all("sim_time_s" in r for r in rounds) else None,
-        **cum,
-        "total_flops": cum["client_flops"] + cum["server_flops"],
-        "total_fwd_macs": cum["client_fwd_macs"] + cum["server_fwd_macs"],
-    }
 
 
 # The execution modes whose records differ from a plain run's: stacking in the last bits, flushing

@@ -41,7 +41,6 @@ from c3bench.results import (
     write_atomic,
     write_record,
 )
-from c3bench.units import parse_bytes, parse_flops
 
 
 @dataclass
@@ -123,9 +122,8 @@ def _from_config(spec: RunSpec) -> tuple[RunSpec, dict[str, Any]]:
     overrides = {**{f"protocol.{k}": v for k, v in {**study.protocol_params, **run.protocol_params}.items()},
                  **{f"method.{k}": v for k, v in params.items()}, **spec.overrides}
     budgets = spec.budgets
-    if all(v is None for v in budgets.as_dict().values()) and study.budgets:
-        budgets = Budgets(bandwidth_bytes=parse_bytes(str(study.budgets["bandwidth"])) if "bandwidth" in study.budgets else None,
-                          client_flops=parse_flops(str(study.budgets["compute"])) if "compute" in study.budgets else None)
+    if not budgets.declared() and study.budgets:
+        budgets = Budgets.parse(study.budgets.get("bandwidth"), study.budgets.get("compute"))
     rounds = spec.rounds if spec.rounds is not None else (run.rounds or study.rounds)
     filled = RunSpec(**{**vars(spec), "method": run.method, "protocol": study.protocol, "overrides": overrides,
                         "rounds": rounds, "backbone": spec.backbone or study.backbone, "budgets": budgets})
@@ -357,7 +355,7 @@ class Runner:
                               "the run from round 1.") from None
         method.load_state_dict(state["method"])
         torch.set_rng_state(state["torch_rng"])
-        ctx.ledger.finished = state["ledger"]
+        ctx.ledger.restore(state["ledger"])
         ctx.meter.cache.update(state["flop_cache"])
         return state["record"]
 
@@ -460,7 +458,7 @@ class Runner:
         self.callbacks.on_start(self.run, start)
         ctx.ledger.budgets = self.run.budgets
         record["status"] = "running"
-        snapshot_needed = any(v is not None for v in self.run.budgets.as_dict().values())
+        snapshot_needed = self.run.budgets.declared()
         end = self.run.rounds if self.stop_after is None else min(self.run.rounds, self.stop_after)
         try:
             for r in range(start, end):
@@ -472,7 +470,7 @@ class Runner:
                     assert snapshot is not None
                     method.load_state_dict(snapshot[0])
                     torch.set_rng_state(snapshot[1])
-                    ctx.ledger.current = []
+                    ctx.ledger.abort_round()
                     if not record["rounds"]:
                         self.checkpoint_file.unlink(missing_ok=True)
                         raise NoRoundFits(self._no_round_message(exc)) from None

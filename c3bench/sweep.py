@@ -135,7 +135,7 @@ def expand(
         for combo in itertools.product(*(grid[k] for k in keys)):
             for seed in seeds:
                 spec = RunSpec(method=method, protocol=protocol, overrides={**fixed, **dict(zip(keys, combo, strict=True))},
-                               rounds=rounds, seed=seed, budgets=budgets or Budgets(), backbone=backbone,
+                               rounds=rounds, seed=seed, budgets=budgets or Budgets.parse(), backbone=backbone,
                                data_root=data_root, device=device, devices=devices, flush_denormal=flush_denormal)
                 run = resolve(spec)
                 runs.setdefault(config_hash(run.config, include_seed=True), run)

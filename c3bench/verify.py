@@ -63,7 +63,7 @@ def spec_of(record: dict[str, Any], data_root: str | None = None):
     cfg = record["config"]
     overrides = {**{f"method.{k}": v for k, v in cfg["method_params"].items()},
                  **{f"protocol.{k}": v for k, v in cfg["protocol_params"].items()}}
-    budgets = Budgets(**{k: cfg["budgets"].get(k) for k in ("bandwidth_bytes", "client_flops")})
+    budgets = Budgets.from_config(cfg["budgets"])
     execution = record.get("execution", {})
     return RunSpec(method=cfg["method"], protocol=cfg["protocol"], overrides=overrides, rounds=cfg["rounds"],
                    seed=cfg["seed"], budgets=budgets, backbone=cfg["backbone"], data_root=data_root,

@@ -10,10 +10,10 @@ Two conventions are kept side by side for every quantity:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # records are read without torch; only the type names it
     import torch
@@ -79,12 +79,32 @@ class Counters:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Budgets:
-    """Declared limits; None means unlimited. Compute is client compute in c3bench FLOPs."""
+    """A run's declared limits; None means unlimited. Bandwidth in bytes as sent, compute as client
+    compute in c3bench FLOPs. (The C3-Score's normalisers Bmax and Cmax are not budgets: they are the
+    score's scale, ``c3bench.score.C3Scale``.) Build one with :meth:`parse` (what a user writes) or
+    :meth:`from_config` (what a record holds)."""
 
     bandwidth_bytes: float | None = None
     client_flops: float | None = None
+
+    @classmethod
+    def parse(cls, bandwidth: str | float | None = None, compute: str | float | None = None) -> Budgets:
+        """From a user's quantities: ``"3GB"``, ``"5TFLOP"``, or numbers of bytes and FLOPs (None: none)."""
+        from c3bench.units import parse_bytes, parse_flops
+
+        return cls(bandwidth_bytes=None if bandwidth is None else parse_bytes(str(bandwidth)),
+                   client_flops=None if compute is None else parse_flops(str(compute)))
+
+    @classmethod
+    def from_config(cls, budgets: Mapping[str, Any] | None) -> Budgets:
+        """From a run configuration's ``budgets`` (``as_dict``'s form, as records hold it)."""
+        budgets = budgets or {}
+        return cls(bandwidth_bytes=budgets.get("bandwidth_bytes"), client_flops=budgets.get("client_flops"))
+
+    def declared(self) -> bool:
+        return self.bandwidth_bytes is not None or self.client_flops is not None
 
     def as_dict(self) -> dict[str, float | None]:
         return {"bandwidth_bytes": self.bandwidth_bytes, "client_flops": self.client_flops}
@@ -111,6 +131,15 @@ class Ledger:
 
     def begin_round(self) -> None:
         self.current = [Counters() for _ in range(self.num_clients)]
+
+    def abort_round(self) -> None:
+        """Drop the round being run, charged so far (a budget stop rolls it back)."""
+        self.current = []
+
+    def restore(self, finished: Counters) -> None:
+        """Continue from the totals of the rounds a checkpoint finished."""
+        self.finished = finished
+        self.current = []
 
     def end_round(self) -> list[Counters]:
         """Close the round, fold it into the totals and return its per-client counters."""

@@ -180,12 +180,8 @@ def register(app: typer.Typer) -> None:
         """
         from c3bench.accounting.ledger import Budgets
         from c3bench.hparams import parse_assignments
-        from c3bench.units import parse_bytes, parse_flops
 
-        budgets = Budgets(
-            bandwidth_bytes=parse_bytes(budget_bandwidth) if budget_bandwidth else None,
-            client_flops=parse_flops(budget_compute) if budget_compute else None,
-        )
+        budgets = Budgets.parse(budget_bandwidth or None, budget_compute or None)
         overrides = parse_assignments(set_)
         from c3bench.runner import NoRoundFits, Runner, RunSpec, resolve
 

@@ -83,7 +83,6 @@ def register(app: typer.Typer) -> None:
     from c3bench.accounting import Budgets
     from c3bench.console import err, out, user_errors
     from c3bench.hparams import parse_assignments
-    from c3bench.units import parse_bytes, parse_flops
 
     @app.command()
     @user_errors
@@ -128,10 +127,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"[bold red]error:[/] --executor ray needs Ray, which is not installed. Install it with: "
                       f"{escape(RAY_HINT)}", soft_wrap=True)
             raise typer.Exit(2)
-        budgets = Budgets(
-            bandwidth_bytes=parse_bytes(budget_bandwidth) if budget_bandwidth else None,
-            client_flops=parse_flops(budget_compute) if budget_compute else None,
-        )
+        budgets = Budgets.parse(budget_bandwidth or None, budget_compute or None)
         runs = expand([m.strip() for m in methods.split(",") if m.strip()], protocol, parse_seeds(seeds),
                       parse_grid(grid), parse_assignments(set_), rounds, budgets, backbone,
                       str(data_root) if data_root else None, device, devices, flush_denormal)
