@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
-
-from c3bench.score import DEFAULT_TEMPERATURE, c3_score  # noqa: E402
+from c3bench.score import DEFAULT_TEMPERATURE, c3_score
+from c3bench.version import __version__
 
 __all__ = ["__version__", "c3_score", "DEFAULT_TEMPERATURE", "run", "load", "scores"]
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import torch
 
-import c3bench
+from c3bench.version import __version__
 
+_PACKAGE = Path(__file__).resolve().parent
 SOURCE_STAMP = "SOURCE_COMMIT"  # see stamped_commit
 
 
 def _git_commit() -> str | None:
-    repo = Path(c3bench.__file__).resolve().parent.parent
+    repo = _PACKAGE.parent
     try:
         out = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
@@ -29,7 +30,7 @@ def _git_commit() -> str | None:
         ).stdout.strip()
         return out + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return stamped_commit(Path(c3bench.__file__).resolve().parent)
+        return stamped_commit(_PACKAGE)
 
 
 def stamped_commit(package_dir: Path) -> str | None:
@@ -59,7 +60,7 @@ def _cpu_name() -> str:
 @lru_cache(maxsize=1)
 def _fixed_environment() -> dict[str, object]:
     return {
-        "c3bench": c3bench.__version__,
+        "c3bench": __version__,
         "git_commit": _git_commit(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,

@@ -27,7 +27,6 @@ from c3bench.data.batches import to_float
 if TYPE_CHECKING:
     from c3bench.accounting import Ledger
     from c3bench.federation import ClientData, Federation
-    from c3bench.method import Method
 
 Predict = Callable[[torch.Tensor], torch.Tensor]
 
@@ -43,9 +42,10 @@ def client_accuracy(client: ClientData, predict: Predict, device: torch.device, 
     return 100.0 * correct / max(client.num_test, 1)
 
 
-def evaluate(method: Method, federation: Federation, device: torch.device, charged: bool = False,
+def evaluate(method: Any, federation: Federation, device: torch.device, charged: bool = False,
              batch_size: int = 1000) -> list[float]:
-    """Per-client test accuracy (%) of each client's deployed model.
+    """Per-client test accuracy (%) of each client's deployed model (``method``: a
+    :class:`c3bench.method.Method`).
 
     Inference moves through the channel like training; its bytes and FLOPs are charged to the
     round only when ``charged`` (``--charge-inference``). A test set shared by clients that deploy

@@ -5,13 +5,16 @@ An entry is an object or a lazy ``"module:attr"`` string, imported the first tim
 listing names, ``--help`` and reading records import no method code. Registering a name twice for
 different targets is an error (the same target twice is not). A miss says "did you mean".
 
-Built-in methods and protocols are the files of ``c3bench.methods`` / ``c3bench.protocols`` (the
-top-level ``methods/`` and ``protocols/`` folders): their names are read from the source (the
-``name = "..."`` of each class decorated with ``@register_method`` / ``@register_protocol``) without
-importing them. Third-party packages add theirs through entry points, also lazily::
+Every kind is filled by one rule, on first use: its **built-ins**, from a ``"module:function"`` that
+returns ``{name: target}`` (named here as text, so this module imports none of them), then the
+**entry points** of its group, ``c3bench.<kind>s``. A built-in's name wins: a plug-in that takes one
+is ignored with a warning. Third-party packages add theirs without touching c3bench::
 
     [project.entry-points."c3bench.methods"]
     mymethod = "my_package.my_method:MyMethod"
+
+:meth:`Registry.origin` says which distribution (and version) provides a name; a record keeps it for
+its method. An entry that cannot be imported raises :class:`ConfigError` naming it and its provider.
 """
 
 from __future__ import annotations
@@ -19,20 +22,15 @@ from __future__ import annotations
 import ast
 import importlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
 
-if TYPE_CHECKING:
-    from c3bench.method import Method
-    from c3bench.protocol import Protocol
-
 T = TypeVar("T")
-_PACKAGE = Path(__file__).resolve().parent
 
 
 def target_name(obj: Any) -> str:
@@ -41,20 +39,49 @@ def target_name(obj: Any) -> str:
 
 
 class Registry(Generic[T]):
-    """Names -> objects of one kind, some of them lazy ``"module:attr"`` strings."""
+    """Names -> objects of one kind, some of them lazy ``"module:attr"`` strings.
 
-    def __init__(self, kind: str, check: Callable[[Any], None] | None = None,
-                 discover: Callable[[Registry[T]], None] | None = None):
+    ``builtins``: ``"module:function"`` giving the built-in ``{name: target}``; ``group``: the entry-point
+    group of plug-ins; ``base``: ``"module:Class"`` every entry must subclass (checked on load).
+    """
+
+    def __init__(self, kind: str, builtins: str | None = None, group: str | None = None, base: str | None = None):
         self.kind = kind
-        self._check = check
-        self._discover = discover
+        self.group = group
+        self._builtins = builtins
+        self._base = base
         self._entries: dict[str, T | str] = {}
-        self._discovered = discover is None
+        self._origins: dict[str, dict[str, Any]] = {}
+        self._discovered = builtins is None and group is None
 
     def _ensure(self) -> None:
-        if not self._discovered:
-            self._discovered = True
-            self._discover(self)
+        if self._discovered:
+            return
+        self._discovered = True
+        if self._builtins is not None:
+            for name, target in _load(self._builtins)().items():
+                self.register(name, target)
+                self._origins[name] = {"distribution": "c3bench", "builtin": True}
+        for ep in entry_points(group=self.group) if self.group else ():
+            try:
+                self.register(ep.name, ep.value)
+            except ValueError as exc:  # a plug-in must not take a built-in's name, nor break the others
+                warnings.warn(f"ignoring {self.group} entry point '{ep.name}': {exc}", stacklevel=2)
+                continue
+            dist = getattr(ep, "dist", None)
+            self._origins.setdefault(ep.name, {"distribution": dist.name if dist else None,
+                                               "version": dist.version if dist else None,
+                                               "entry_point": ep.value})
+
+    def origin(self, name: str) -> dict[str, Any]:
+        """Where ``name`` comes from: ``{"distribution": "c3bench", "builtin": True}``, a plug-in's
+        distribution, version and entry point, or the module of an object registered at run time."""
+        self._ensure()
+        if name in self._origins:
+            return dict(self._origins[name])
+        entry = self._entries.get(name)
+        module = entry.partition(":")[0] if isinstance(entry, str) else getattr(entry, "__module__", None)
+        return {"distribution": None, "module": module}
 
     def register(self, name: str, target: T | str) -> None:
         """Add ``name``; a second registration must name the same target."""
@@ -69,8 +96,7 @@ class Registry(Generic[T]):
             if existing is None or isinstance(existing, str):
                 self._entries[name] = target
         else:
-            if self._check is not None:
-                self._check(target)
+            self._check(target)
             self._entries[name] = target
 
     def unregister(self, name: str) -> None:
@@ -111,6 +137,10 @@ class Registry(Generic[T]):
         names = [x if isinstance(x, str) else target_name(x) if hasattr(x, "__qualname__") else None for x in (a, b)]
         return names[0] is not None and names[0] == names[1]
 
+    def _check(self, obj: Any) -> None:
+        if self._base is not None:
+            check_declaration(obj, _load(self._base))
+
     def names(self) -> list[str]:
         """Registered names, sorted; imports nothing."""
         self._ensure()
@@ -135,12 +165,14 @@ class Registry(Generic[T]):
                               f"Available: {', '.join(known) or '(none)'}.")
         entry = self._entries[name]
         if isinstance(entry, str):
-            module, _, attr = entry.partition(":")
-            obj: Any = importlib.import_module(module)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
-            if self._check is not None:
+            provider = self._origins.get(name, {}).get("distribution") or "its package"
+            try:
+                obj = _load(entry)
                 self._check(obj)
+            except (ImportError, AttributeError, TypeError, SyntaxError) as exc:
+                raise ConfigError(f"{self.kind} '{name}' ({entry}, from {provider}) cannot be loaded: "
+                                  f"{type(exc).__name__}: {exc}. Reinstall or remove the package that provides "
+                                  "it.") from None
             self._entries[name] = entry = obj
         return entry  # type: ignore[return-value]
 
@@ -150,6 +182,29 @@ class Registry(Generic[T]):
 
 
 # ------------------------------------------------------------------------------------------ discovery
+def _load(target: str) -> Any:
+    """The object a ``"module:attr"`` string names (imported now)."""
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def declared_classes(package: str, paths: Iterable[str], decorator: str) -> dict[str, str]:
+    """``{registered name: "package.file:Class"}`` for each class of the package's files decorated with
+    ``decorator`` and naming itself ``name = "..."``, read from the source without importing it (how the
+    built-in methods and protocols are listed)."""
+    out = {}
+    for folder in map(Path, paths):
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            for name, cls in _declared_names(path, decorator):
+                out[name] = f"{package}.{path.stem}:{cls}"
+    return out
+
+
 def _declared_names(path: Path, decorator: str) -> list[tuple[str, str]]:
     """(registered name, class name) of each class in ``path`` decorated with ``decorator``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -170,62 +225,30 @@ def _declared_names(path: Path, decorator: str) -> list[tuple[str, str]]:
     return out
 
 
-def _builtins_and_plugins(package: str, decorator: str, group: str) -> Callable[[Registry], None]:
-    def discover(registry: Registry) -> None:
-        module = importlib.import_module(package)
-        for folder in map(Path, module.__path__):
-            for path in sorted(folder.glob("*.py")):
-                if path.name.startswith("_"):
-                    continue
-                for name, cls in _declared_names(path, decorator):
-                    registry.register(name, f"{package}.{path.stem}:{cls}")
-        for ep in entry_points(group=group):
-            try:
-                registry.register(ep.name, ep.value)
-            except ValueError as exc:  # a plug-in must not take a built-in's name, nor break the others
-                warnings.warn(f"ignoring {group} entry point '{ep.name}': {exc}", stacklevel=2)
-    return discover
+def check_declaration(cls: Any, base: type) -> None:
+    """A method or protocol class: a subclass of ``base`` with a name, a description and distinct
+    hyperparameter names."""
+    if not isinstance(cls, type) or not issubclass(cls, base):
+        raise TypeError(f"{cls!r} is not a {base.__name__} subclass")
+    for attr in ("name", "description"):
+        if not getattr(cls, attr, None):
+            raise TypeError(f"{cls.__name__} must declare a non-empty '{attr}'")
+    names = [p.name for p in cls.hparams]
+    if len(names) != len(set(names)):
+        raise TypeError(f"{cls.__name__} declares a hyperparameter twice")
 
 
-def _check_declaration(base: str) -> Callable[[Any], None]:
-    def check(cls: Any) -> None:
-        if base == "method":
-            from c3bench.method import Method as expected
-        else:
-            from c3bench.protocol import Protocol as expected
-        if not isinstance(cls, type) or not issubclass(cls, expected):
-            raise TypeError(f"{cls!r} is not a {expected.__name__} subclass")
-        for attr in ("name", "description"):
-            if not getattr(cls, attr, None):
-                raise TypeError(f"{cls.__name__} must declare a non-empty '{attr}'")
-        names = [p.name for p in cls.hparams]
-        if len(names) != len(set(names)):
-            raise TypeError(f"{cls.__name__} declares a hyperparameter twice")
-    return check
+def _kind(kind: str, builtins: str, base: str | None = None) -> Registry[Any]:
+    return Registry(kind, builtins=builtins, group=f"c3bench.{kind}s", base=base)
 
 
-METHODS: Registry[type[Method]] = Registry(
-    "method", _check_declaration("method"), _builtins_and_plugins("c3bench.methods", "register_method", "c3bench.methods"))
-PROTOCOLS: Registry[type[Protocol]] = Registry(
-    "protocol", _check_declaration("protocol"),
-    _builtins_and_plugins("c3bench.protocols", "register_protocol", "c3bench.protocols"))
-BACKBONES: Registry[Callable[..., Any]] = Registry("backbone")
-for _name, _target in (("lenet", "c3bench.models.backbones:lenet"), ("simple-cnn", "c3bench.models.backbones:simple_cnn"),
-                       ("resnet18", "c3bench.models.resnet:resnet18"), ("resnet50", "c3bench.models.resnet:resnet50")):
-    BACKBONES.register(_name, _target)
-
-
-def _discover_configs(registry: Registry) -> None:
-    from c3bench.configs import load_file
-
-    for path in sorted((_PACKAGE / "configs").glob("*.toml")):
-        config = load_file(path)
-        registry.register(config.name, config)
-
-
-CONFIGS: Registry[Any] = Registry("config", discover=_discover_configs)
-SCHEDULES: Registry[Any] = Registry("schedule")
-DATASETS: Registry[Any] = Registry("dataset", discover=lambda registry: importlib.import_module("c3bench.data.datasets"))
+METHODS: Registry[Any] = _kind("method", "c3bench.methods:builtins", base="c3bench.method:Method")
+PROTOCOLS: Registry[Any] = _kind("protocol", "c3bench.protocols:builtins", base="c3bench.protocol:Protocol")
+BACKBONES: Registry[Callable[..., Any]] = _kind("backbone", "c3bench.models:builtins")
+DATASETS: Registry[Any] = _kind("dataset", "c3bench.data.datasets:builtins")
+CONFIGS: Registry[Any] = _kind("config", "c3bench.configs:builtins")
+SCHEDULES: Registry[Any] = _kind("schedule", "c3bench.accounting.simtime:builtins")
+KINDS = {r.kind: r for r in (METHODS, PROTOCOLS, BACKBONES, DATASETS, CONFIGS, SCHEDULES)}
 
 register_method = METHODS.decorator(lambda cls: cls.name)
 register_method.__doc__ = "Class decorator: make a method available under ``cls.name``."
@@ -234,21 +257,22 @@ register_protocol.__doc__ = "Class decorator: make a protocol available under ``
 
 
 # ------------------------------------------------------------------------------------------ shorthands
-def get_method(name: str) -> type[Method]:
+def get_method(name: str) -> Any:
     return METHODS.get(name)
 
 
-def get_protocol(name: str) -> type[Protocol]:
+def get_protocol(name: str) -> Any:
     return PROTOCOLS.get(name)
 
 
-def methods() -> dict[str, type[Method]]:
+def methods() -> dict[str, Any]:
     return METHODS.items()
 
 
-def protocols() -> dict[str, type[Protocol]]:
+def protocols() -> dict[str, Any]:
     return PROTOCOLS.items()
 
 
-def space(cls: type[Method] | type[Protocol]) -> HParamSpace:
+def space(cls: Any) -> HParamSpace:
+    """The typed hyperparameters a method or protocol class declares."""
     return HParamSpace(tuple(cls.hparams))

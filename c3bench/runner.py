@@ -259,6 +259,17 @@ def denormals_flushed(enabled: bool) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+def method_code(name: str) -> dict[str, Any]:
+    """Which code a method comes from: c3bench's own (with its version) or a plug-in's distribution and
+    version, so a board can tell what produced an entry."""
+    origin = registry.METHODS.origin(name)
+    if origin.get("builtin"):
+        from c3bench.version import __version__
+
+        origin["version"] = __version__
+    return origin
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -319,6 +330,7 @@ class Runner:
             "config_hash": config_hash(self.run.config),
             "command": command_line(self.run),
             "hparams": {"key": [p.name for p in space.params if p.key], "defaults": space.defaults()},
+            "method_code": method_code(self.run.method_cls.name),
             "method_info": {"schedule": timing.schedule, **method.describe()},
             "simulation": {"schedule": simtime.get_schedule(timing.schedule).name, **fleet.as_dict()},
             "data": {"digest": federation.digest(), "clients": federation.summary()},

@@ -80,3 +80,77 @@ def test_a_method_imports_no_runner_and_the_registry_imports_nothing_until_asked
     loaded = _fresh("from c3bench.registry import get_method; get_method('fedprox')")
     assert "c3bench.methods.fedprox" in loaded and "c3bench.methods.fedavg" not in loaded  # lazy, one entry
     assert "c3bench.runner" not in loaded and "c3bench.cli" not in loaded
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = list(rel.parts)
+    if parts[0] in ("methods", "protocols"):  # installed inside the package
+        parts = ["c3bench", *parts]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the c3bench modules it imports, at any depth, type-checking imports included."""
+    files = _files("c3bench/**/*.py", "methods/*.py", "protocols/*.py")
+    modules = {_module_name(p): p for p in files}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _imports(path):
+            while imported and imported not in modules:  # "c3bench.results.load_record" -> "c3bench.results"
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name and not name.startswith(imported + "."):
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_no_import_cycle_among_c3benchs_modules():
+    graph = _import_graph()
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def test_the_registry_imports_no_kind_it_lists():
+    imported = _imports(REPO / "c3bench" / "registry.py")
+    assert not [m for m in imported if m.startswith("c3bench.") and m not in ("c3bench.hparams",)
+                and not m.startswith("c3bench.hparams.")], imported
+
+
+def test_every_split_method_subclasses_the_split_base_and_no_method_file_has_its_own_loop():
+    from c3bench import registry
+    from c3bench.federated import FederatedMethod
+    from c3bench.split import SplitMethod
+
+    for name in registry.METHODS.names():
+        cls = registry.get_method(name)
+        assert issubclass(cls, SplitMethod if cls.family == "split" else FederatedMethod), name
+    for path in _files("methods/*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "round_epochs(" not in text and "batch_indices(" not in text and "train_in_turns(" not in text, \
+            f"{path.name} runs its own round loop; use the family's hooks"
+
+
+def test_budgets_are_constructed_in_one_module():
+    found = sorted(str(p.relative_to(REPO)) for p in _files("c3bench/**/*.py", "methods/*.py", "protocols/*.py")
+                   if "Budgets(" in p.read_text(encoding="utf-8"))
+    assert [f for f in found if f != "c3bench/accounting/ledger.py"] == [], found  # Budgets.parse / from_config

@@ -132,6 +132,9 @@ class Schedule:
     shared_bandwidth: bool  # True: active clients share the server bandwidth equally by default
 
 
+_BUILTIN: dict[str, Schedule] = {}
+
+
 def register_schedule(name: str, shared_bandwidth: bool = True) -> Callable[[Compose], Compose]:
     """Decorator: register a composition rule under ``name`` for ``Timing.schedule``
     (in ``c3bench.registry.SCHEDULES``)."""
@@ -141,7 +144,19 @@ def register_schedule(name: str, shared_bandwidth: bool = True) -> Callable[[Com
     return decorate
 
 
-@register_schedule("parallel")
+def _builtin(name: str, shared_bandwidth: bool = True) -> Callable[[Compose], Compose]:
+    def decorate(fn: Compose) -> Compose:
+        _BUILTIN[name] = Schedule(name, fn, shared_bandwidth)
+        return fn
+    return decorate
+
+
+def builtins() -> dict[str, Schedule]:
+    """The built-in schedules (``c3bench.registry.SCHEDULES``)."""
+    return dict(_BUILTIN)
+
+
+@_builtin("parallel")
 def _parallel(times: Sequence[ClientTime]) -> float:
     active = [t for t in times if t.active]
     if not active:
@@ -149,12 +164,12 @@ def _parallel(times: Sequence[ClientTime]) -> float:
     return max(max(t.chain_s for t in active), sum(t.server_s for t in active))
 
 
-@register_schedule("sequential", shared_bandwidth=False)
+@_builtin("sequential", shared_bandwidth=False)
 def _sequential(times: Sequence[ClientTime]) -> float:
     return sum(t.chain_s for t in times if t.active)
 
 
-@register_schedule("async-local")
+@_builtin("async-local")
 def _async_local(times: Sequence[ClientTime]) -> float:
     active = [t for t in times if t.active]
     arrivals = sorted(((t.compute_s + t.peer_s + t.upload_s, k) for k, t in enumerate(active)))

@@ -6,8 +6,10 @@ import json
 from enum import Enum
 
 import typer
+from rich.markup import escape
 
-from c3bench.console import out, user_errors
+from c3bench.console import err, out, user_errors
+from c3bench.hparams import ConfigError
 
 
 class ListWhat(str, Enum):
@@ -39,8 +41,13 @@ def register(app: typer.Typer) -> None:
         from c3bench.registry import METHODS, PROTOCOLS
 
         registry = METHODS if what is ListWhat.methods else PROTOCOLS
-        entries = []
-        for name, cls in registry.items().items():
+        entries, broken = [], []
+        for name in registry.names():
+            try:
+                cls = registry.get(name)
+            except ConfigError as exc:  # a plug-in that does not import: say so, list the others
+                broken.append({"name": name, "error": str(exc)})
+                continue
             entries.append({
                 "name": name,
                 "description": cls.description,
@@ -54,7 +61,7 @@ def register(app: typer.Typer) -> None:
                 ],
             })
         if as_json:
-            out.print_json(json.dumps(entries))
+            out.print_json(json.dumps(entries + [{**b, "description": None, "hyperparameters": []} for b in broken]))
             return
         for entry in entries:
             table = Table(title=f"[bold]{entry['name']}[/]: {entry['description']}", title_justify="left",
@@ -69,6 +76,8 @@ def register(app: typer.Typer) -> None:
                 out.print("  suggests for methods that declare them: "
                           + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False)
             out.print()
+        for entry in broken:
+            err.print(f"[bold red]cannot load[/] {escape(entry['error'])}", soft_wrap=True)
         if what is ListWhat.methods:
             out.print("* a key hyperparameter (shown in score tables). Set any of them with --set key=value.",
                       highlight=False)

@@ -345,9 +345,14 @@ def load_file(path: str | Path) -> StudyConfig:
 
 
 # ------------------------------------------------------------------------------------------ named ones
+def builtins() -> dict[str, StudyConfig]:
+    """The configurations shipped with c3bench (this package's ``*.toml`` files), by name."""
+    configs = (load_file(path) for path in sorted(FOLDER.glob("*.toml")))
+    return {config.name: config for config in configs}
+
+
 def named_configs() -> dict[str, StudyConfig]:
-    """The configurations shipped with c3bench, by name (the ``*.toml`` files of this package, in
-    ``c3bench.registry.CONFIGS``)."""
+    """The named configurations, by name: the built-ins and plug-ins' (``c3bench.registry.CONFIGS``)."""
     from c3bench.registry import CONFIGS
 
     return CONFIGS.items()

@@ -270,8 +270,11 @@ _SPECS: dict[str, DatasetSpec] = {
                                               "https://commondatastorage.googleapis.com/books1000/notMNIST_small.tar.gz"),
                     size=8458043),)),
 }
-for _spec in _SPECS.values():  # one registry for every kind of name (c3bench.registry)
-    DATASETS.register(_spec.name, _spec)
+
+
+def builtins() -> dict[str, DatasetSpec]:
+    """The built-in datasets (``c3bench.registry.DATASETS``; plug-ins add theirs by entry point)."""
+    return dict(_SPECS)
 
 
 def dataset_names() -> list[str]:
