@@ -9,25 +9,22 @@ round would exceed a budget, the ledger raises, the round is rolled back, and th
 from __future__ import annotations
 
 import io
-import json
-import shlex
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from c3bench import configs, registry
-from c3bench.accounting import BudgetExceeded, Budgets, Channel, FlopMeter, Ledger, simtime
-from c3bench.accounting.devices import Fleet, normalize_spec
+from c3bench import registry
+from c3bench.accounting import BudgetExceeded, Channel, FlopMeter, Ledger, simtime
+from c3bench.accounting.devices import Fleet
 from c3bench.environment import environment
 from c3bench.evaluation import LocalScores, evaluate
 from c3bench.federation import Federation
-from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
+from c3bench.hparams import ConfigError
 from c3bench.locks import RunLock, remove_stale_temporaries
 from c3bench.method import Method, RunContext
 from c3bench.parallel import client_executor
@@ -35,192 +32,12 @@ from c3bench.results import (
     CONVENTIONS,
     SCHEMA,
     config_hash,
-    execution_flags,
     load_record,
     totals_from_rounds,
     write_atomic,
     write_record,
 )
-
-
-@dataclass
-class RunSpec:
-    """What the user asked for, before validation. ``overrides`` come from ``--set key=value``."""
-
-    method: str | None
-    protocol: str | None  # None only with ``config``, which then names it
-    overrides: dict[str, Any] = field(default_factory=dict)
-    rounds: int | None = None
-    seed: int = 0
-    budgets: Budgets = field(default_factory=Budgets)
-    backbone: str | None = None
-    data_root: str | None = None
-    device: str = "cpu"
-    name: str | None = None
-    config: str | None = None  # NAME, NAME/RUN or a .toml file (c3bench.configs); the fields above override it
-    devices: str | None = None  # fleet for simulated time: presets, random[:SEED] or a .json/.toml file
-    charge_inference: bool = False  # charge evaluation traffic and compute (split inference) to the ledger
-    client_workers: int = 1  # federated methods: train the clients of a round in this many processes
-    stack_clients: bool = False  # federated methods: train a round's clients as one stacked model
-    flush_denormal: bool = False  # CPU: compute subnormal floats as zero (torch.set_flush_denormal), one thread
-
-
-@dataclass
-class ResolvedRun:
-    """A validated run: every name exists, every value parsed; nothing has been computed yet."""
-
-    spec: RunSpec
-    method_cls: type[Method]
-    protocol_cls: type
-    method_params: dict[str, Any]
-    protocol_params: dict[str, Any]
-    rounds: int
-    backbone: str
-    config: dict[str, Any]
-    name: str
-    budgets: Budgets = field(default_factory=Budgets)
-    reference: dict[str, Any] | None = None  # published values, when the run is a row of a named config
-
-
-# ------------------------------------------------------------------------------------------ resolving
-def _split_overrides(overrides: dict[str, Any], method_space: HParamSpace, protocol_space: HParamSpace,
-                     method: str, protocol: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    m_over: dict[str, Any] = {}
-    p_over: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if key.startswith("method."):
-            m_over[key[7:]] = value
-        elif key.startswith("protocol."):
-            p_over[key[9:]] = value
-        elif method_space.get(key) is not None:
-            m_over[key] = value
-        elif protocol_space.get(key) is not None:
-            p_over[key] = value
-        else:
-            known = method_space.names() + protocol_space.names()
-            raise ConfigError(
-                f"unknown key '{key}' for method '{method}' and protocol '{protocol}'."
-                f"{did_you_mean(key, known)} Valid keys: {', '.join(known) or '(none)'}."
-            )
-    return m_over, p_over
-
-
-def _from_config(spec: RunSpec) -> tuple[RunSpec, dict[str, Any]]:
-    """Fill the spec from its configuration file or named configuration (explicit options win)."""
-    study, row = configs.get_config(spec.config)
-    run = study.select(row, spec.method)
-    if spec.protocol is not None and spec.protocol != study.protocol:
-        raise ConfigError(f"config '{study.name}' is for protocol '{study.protocol}', but --protocol "
-                          f"'{spec.protocol}' was given. Drop --protocol (the config sets it) or drop --config.")
-    declared = {cls.name: registry.space(cls) for cls in (registry.get_method(m) for m in study.methods)}
-    for key in (k for k in study.params if k not in configs.FAMILIES):
-        if not any(space.get(key) is not None for space in declared.values()):
-            raise ConfigError(f"config '{study.name}': [params] key '{key}' is a hyperparameter of none of its "
-                              f"methods ({', '.join(study.methods)}).")
-    method_cls = registry.get_method(run.method)
-    params = study.method_params_for(run, method_cls.family, set(declared[run.method].names()))
-    overrides = {**{f"protocol.{k}": v for k, v in {**study.protocol_params, **run.protocol_params}.items()},
-                 **{f"method.{k}": v for k, v in params.items()}, **spec.overrides}
-    budgets = spec.budgets
-    if not budgets.declared() and study.budgets:
-        budgets = Budgets.parse(study.budgets.get("bandwidth"), study.budgets.get("compute"))
-    rounds = spec.rounds if spec.rounds is not None else (run.rounds or study.rounds)
-    filled = RunSpec(**{**vars(spec), "method": run.method, "protocol": study.protocol, "overrides": overrides,
-                        "rounds": rounds, "backbone": spec.backbone or study.backbone, "budgets": budgets})
-    reference = {
-        "config": f"{study.name}/{run.name}", "label": run.label, "source": study.source, "note": run.note,
-        "values": run.reference.as_dict() if run.reference else None,
-        "configured_rounds": run.rounds or study.rounds, "overridden": sorted(spec.overrides),
-    }
-    return filled, reference
-
-
-def resolve(spec: RunSpec) -> ResolvedRun:
-    """Validate a spec; raise ConfigError (exit code 2 in the CLI) before any work starts.
-
-    The returned run keeps ``spec`` as given (a sweep resolves it again in a worker); what a
-    configuration filled in is in the run's other fields.
-    """
-    original, reference = spec, None
-    if spec.config is not None:
-        spec, reference = _from_config(spec)
-    if not spec.method:
-        raise ConfigError("no method given: pass --method (see `c3bench list methods`) or a --config that names one.")
-    method_cls = registry.get_method(spec.method)
-    protocol_cls = registry.get_protocol(spec.protocol or "synthetic")
-    method_space, protocol_space = registry.space(method_cls), registry.space(protocol_cls)
-    m_over, p_over = _split_overrides(spec.overrides, method_space, protocol_space, method_cls.name, protocol_cls.name)
-    for key, value in protocol_cls.suggested_params.items():  # a protocol may suggest method defaults
-        if method_space.get(key) is not None and key not in m_over:
-            m_over[key] = value
-    method_params = method_cls.finalize_params(method_space.resolve(m_over, f"method '{method_cls.name}'"))
-    protocol_params = protocol_space.resolve(p_over, f"protocol '{protocol_cls.name}'")
-    protocol_cls.check_params(protocol_params)
-    rounds = protocol_cls.default_rounds if spec.rounds is None else spec.rounds
-    if not 1 <= rounds <= 100_000:
-        raise ConfigError(f"--rounds must be between 1 and 100000, got {rounds}.")
-    if not 0 <= spec.seed < 2**32:
-        raise ConfigError(f"--seed must be an integer in [0, 2^32), got {spec.seed}.")
-    if spec.client_workers < 1:
-        raise ConfigError(f"--client-workers must be at least 1, got {spec.client_workers}.")
-    if spec.stack_clients and spec.client_workers > 1:
-        raise ConfigError("--stack-clients trains every client in this process; drop --client-workers.")
-    if spec.flush_denormal and spec.client_workers > 1:
-        raise ConfigError("--flush-denormal sets the CPU mode of this process's one thread; drop --client-workers.")
-    if spec.flush_denormal and spec.device.split(":")[0] != "cpu":
-        raise ConfigError(f"--flush-denormal is a CPU mode; drop it for --device {spec.device}.")
-    backbone = spec.backbone or protocol_cls.default_backbone
-    if backbone not in registry.BACKBONES:
-        registry.BACKBONES.get(backbone)  # ConfigError with a did-you-mean
-    for what, value in spec.budgets.as_dict().items():
-        if value is not None and not 0 < value < float("inf"):
-            raise ConfigError(f"budget {what} must be a positive finite number, got {value}.")
-    config = {
-        "method": method_cls.name,
-        "method_params": method_space.recorded(method_params),
-        "protocol": protocol_cls.name,
-        "protocol_version": protocol_cls.version,
-        "protocol_params": protocol_params,
-        "protocol_hash": protocol_cls.content_hash(protocol_params),
-        "backbone": backbone,
-        "rounds": rounds,
-        "seed": spec.seed,
-        "budgets": spec.budgets.as_dict(),
-    }
-    if spec.devices:  # only when given, so configs (and their hashes) without a fleet are unchanged
-        config["devices"] = normalize_spec(spec.devices)
-    if spec.charge_inference:
-        config["charge_inference"] = True
-    name = spec.name or f"{method_cls.name}_{protocol_cls.name}_s{spec.seed}_{config_hash(config, True)[:8]}"
-    if reference is not None:
-        reference["shrunk"] = reference["configured_rounds"] is not None and rounds < reference["configured_rounds"]
-    return ResolvedRun(original, method_cls, protocol_cls, method_params, protocol_params, rounds, backbone, config, name,
-                       spec.budgets, reference)
-
-
-def command_line(run: ResolvedRun) -> str:
-    """A `c3bench run` command that repeats this run exactly (every non-default setting spelled out)."""
-    cfg = run.config
-    parts = ["c3bench", "run", "-m", cfg["method"], "-p", cfg["protocol"], "--rounds", str(cfg["rounds"]),
-             "--seed", str(cfg["seed"]), "--backbone", cfg["backbone"]]
-    for prefix, cls, values in (("method.", run.method_cls, cfg["method_params"]),
-                                ("protocol.", run.protocol_cls, cfg["protocol_params"])):
-        defaults = registry.space(cls).defaults()
-        for key, value in values.items():
-            if key not in defaults or defaults[key] != value:
-                text = str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, float) else str(value)
-                parts += ["--set", f"{prefix}{key}={text}"]
-    budgets = cfg["budgets"]
-    if budgets.get("bandwidth_bytes") is not None:
-        parts += ["--budget-bandwidth", repr(budgets["bandwidth_bytes"])]
-    if budgets.get("client_flops") is not None:
-        parts += ["--budget-compute", repr(budgets["client_flops"])]
-    if "devices" in cfg:
-        parts += ["--devices", str(cfg["devices"])]
-    if cfg.get("charge_inference"):
-        parts.append("--charge-inference")
-    parts += execution_flags({"client_stacking": run.spec.stack_clients, "flush_denormal": run.spec.flush_denormal})
-    return shlex.join(parts)
+from c3bench.runspec import ResolvedRun, RunSpec, command_line, resolve  # noqa: F401 - resolve, RunSpec: re-exported
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -509,19 +326,6 @@ class Runner:
         self.checkpoint_file.unlink(missing_ok=True)
         self.callbacks.on_end(sealed)
         return sealed
-
-
-def adopt_record(path: Path, text: str) -> None:
-    """Keep here a record another machine wrote (a Ray worker without a shared folder): checked like
-    any record (schema, digest, log) and written atomically, unchanged."""
-    from c3bench.results import ResultError, validate_record
-
-    try:
-        validate_record(json.loads(text), str(path))
-    except (ValueError, ResultError) as exc:
-        raise ConfigError(f"a remote worker sent an unusable record for {path}: {exc}") from None
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        write_atomic(path, text)
 
 
 def run(spec: RunSpec, out_dir: str | Path = "results", resume: bool = False, overwrite: bool = False,

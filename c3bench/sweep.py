@@ -10,6 +10,7 @@ including the seed, and resumes unfinished ones from their checkpoints.
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing
 import os
 import queue as queue_module
@@ -26,13 +27,12 @@ from c3bench import registry
 from c3bench.accounting import Budgets
 from c3bench.hparams import ConfigError, did_you_mean
 from c3bench.parallel import die_with_parent
-from c3bench.results import ResultError, config_hash, load_record
+from c3bench.results import ResultError, config_hash, load_record, validate_record, write_atomic
 from c3bench.runner import (
     Callbacks,
     ResolvedRun,
     Runner,
     RunSpec,
-    adopt_record,
     checkpoint_path,
     resolve,
     result_path,
@@ -436,6 +436,18 @@ def _ray_job(job: Job, out_dir: str, events: Any) -> Outcome:
 
     torch.set_num_threads(1)
     return execute_job(job, out_dir, events.put, return_text=True)
+
+
+def adopt_record(path: Path, text: str) -> None:
+    """Keep here a record another machine wrote (a Ray worker without a shared folder): checked like
+    any record (schema, digest, log) and written atomically, unchanged."""
+    try:
+        validate_record(json.loads(text), str(path))
+    except (ValueError, ResultError) as exc:
+        raise ConfigError(f"a remote worker sent an unusable record for {path}: {exc}") from None
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        write_atomic(path, text)
+
 
 
 def _adopt(outcome: Outcome) -> None:

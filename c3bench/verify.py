@@ -58,14 +58,13 @@ def same_platform(record: dict[str, Any], here: dict[str, Any]) -> bool:
 def spec_of(record: dict[str, Any], data_root: str | None = None):
     """The RunSpec that repeats a record: every setting from its configuration."""
     from c3bench.accounting.ledger import Budgets
-    from c3bench.runner import RunSpec
+    from c3bench.runspec import RunSpec
 
     cfg = record["config"]
-    overrides = {**{f"method.{k}": v for k, v in cfg["method_params"].items()},
-                 **{f"protocol.{k}": v for k, v in cfg["protocol_params"].items()}}
     budgets = Budgets.from_config(cfg["budgets"])
     execution = record.get("execution", {})
-    return RunSpec(method=cfg["method"], protocol=cfg["protocol"], overrides=overrides, rounds=cfg["rounds"],
+    return RunSpec(method=cfg["method"], protocol=cfg["protocol"], method_params=dict(cfg["method_params"]),
+                   protocol_params=dict(cfg["protocol_params"]), rounds=cfg["rounds"],
                    seed=cfg["seed"], budgets=budgets, backbone=cfg["backbone"], data_root=data_root,
                    devices=cfg.get("devices"), charge_inference=bool(cfg.get("charge_inference")),
                    client_workers=int(execution.get("client_workers", 1)),
