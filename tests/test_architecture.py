@@ -34,10 +34,10 @@ def _files(*globs: str) -> list[Path]:
 
 FORBIDDEN = [
     # (files, module prefixes they must not import, why)
-    (("methods/*.py",), ("c3bench.runner", "c3bench.cli", "c3bench.commands", "c3bench.results", "c3bench.sweep",
+    (("c3bench/methods/*.py",), ("c3bench.runner", "c3bench.cli", "c3bench.commands", "c3bench.results", "c3bench.sweep",
                          "c3bench.leaderboard", "c3bench.console"),
      "a method reports to the runner; it knows no terminal and writes no file"),
-    (("protocols/*.py", "c3bench/data/*.py"), ("c3bench.methods", "c3bench.runner", "c3bench.cli", "c3bench.commands",
+    (("c3bench/protocols/*.py", "c3bench/data/*.py"), ("c3bench.methods", "c3bench.runner", "c3bench.cli", "c3bench.commands",
                                               "c3bench.method", "c3bench.federated", "c3bench.split", "rich"),
      "data knows no algorithm and prints nothing"),
     (("c3bench/accounting/*.py",), ("c3bench.methods", "c3bench.method", "c3bench.federated", "c3bench.split",
@@ -83,10 +83,7 @@ def test_a_method_imports_no_runner_and_the_registry_imports_nothing_until_asked
 
 
 def _module_name(path: Path) -> str:
-    rel = path.relative_to(REPO).with_suffix("")
-    parts = list(rel.parts)
-    if parts[0] in ("methods", "protocols"):  # installed inside the package
-        parts = ["c3bench", *parts]
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
@@ -94,7 +91,7 @@ def _module_name(path: Path) -> str:
 
 def _import_graph() -> dict[str, set[str]]:
     """Module -> the c3bench modules it imports, at any depth, type-checking imports included."""
-    files = _files("c3bench/**/*.py", "methods/*.py", "protocols/*.py")
+    files = _files("c3bench/**/*.py")
     modules = {_module_name(p): p for p in files}
     graph = {}
     for name, path in modules.items():
@@ -144,13 +141,13 @@ def test_every_split_method_subclasses_the_split_base_and_no_method_file_has_its
     for name in registry.METHODS.names():
         cls = registry.get_method(name)
         assert issubclass(cls, SplitMethod if cls.family == "split" else FederatedMethod), name
-    for path in _files("methods/*.py"):
+    for path in _files("c3bench/methods/*.py"):
         text = path.read_text(encoding="utf-8")
         assert "round_epochs(" not in text and "batch_indices(" not in text and "train_in_turns(" not in text, \
             f"{path.name} runs its own round loop; use the family's hooks"
 
 
 def test_budgets_are_constructed_in_one_module():
-    found = sorted(str(p.relative_to(REPO)) for p in _files("c3bench/**/*.py", "methods/*.py", "protocols/*.py")
+    found = sorted(str(p.relative_to(REPO)) for p in _files("c3bench/**/*.py")
                    if "Budgets(" in p.read_text(encoding="utf-8"))
     assert [f for f in found if f != "c3bench/accounting/ledger.py"] == [], found  # Budgets.parse / from_config

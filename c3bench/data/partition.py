@@ -17,7 +17,7 @@ Helpers: :func:`split_fractions` (seeded train/test(/val) cuts of one client's d
 mix). Every function returns sorted int64 index tensors.
 
 A user-defined protocol is one small file (``my_protocols/dir_fmnist.py``, registered through the
-``c3bench.protocols`` entry point or placed in ``protocols/``)::
+``c3bench.protocols`` entry point or placed in ``c3bench/protocols/``)::
 
     from c3bench.data.clients import federation_from_parts
     from c3bench.data.datasets import load_dataset

@@ -1,2 +1,2 @@
-"""EdgeSplit's planner (used by ``methods/edgesplit.py`` and ``c3bench plan``): per-device split points
+"""EdgeSplit's planner (used by ``c3bench/methods/edgesplit.py`` and ``c3bench plan``): per-device split points
 and bandwidth shares by alternating optimisation."""
