@@ -25,10 +25,23 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from c3bench.board import (  # noqa: F401 - the declaration's names, re-exported
+    BOARD_FILE,
+    CONVENTION_TEXT,
+    ENTRIES,
+    FIGURE,
+    PROVENANCE,
+    README,
+    Board,
+    board_rows,
+    exceeds,
+    find_boards,
+    over_budget,
+)
+from c3bench.board_view import ViewRow, board_view
 from c3bench.conventions import CONVENTIONS
 from c3bench.entry_checks import (
     Problem,
@@ -49,108 +62,13 @@ from c3bench.results import (
     totals_from_rounds,
     write_atomic,
 )
-from c3bench.score import ScoreRow, score_table
+from c3bench.series import figure_is_current, figure_key
 
-BOARD_FILE = "board.json"
-ENTRIES = "entries"
-README = "README.md"
-FIGURE = "tradeoff.png"
 ACCEPTED = ("completed", "budget-stopped")
-PROVENANCE = ("any", "committed")
-CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
 DigestFn = Callable[[str, dict[str, Any], int], "str | None"]
 
 __all__ = ["Board", "Problem", "SubmitReport", "board_rows", "check", "check_board", "entries", "find_boards",
            "new_board", "over_budget", "render_readme", "submit", "summary", "validate_entry", "write_board"]
-
-
-# ------------------------------------------------------------------------------------------ boards
-@dataclass
-class Board:
-    """A board's declaration (``board.json``) and where its files live."""
-
-    path: Path
-    protocol: str
-    bmax_gb: float
-    cmax_tflops: float
-    temperature: float
-    convention: str
-    protocol_params: dict[str, Any]
-    title: str = ""
-    description: str = ""
-    min_seeds: int = 3
-    provenance: str = "any"
-    notes: tuple[str, ...] = ()  # plain-text lines for a reader (e.g. why rows differ from a paper)
-    findings: str = ""  # a path, relative to the board folder, to where its differences are explained
-
-    @property
-    def entries_dir(self) -> Path:
-        return self.path / ENTRIES
-
-    @property
-    def readme(self) -> Path:
-        return self.path / README
-
-    @property
-    def figure(self) -> Path:
-        return self.path / FIGURE
-
-    def as_json(self) -> dict[str, Any]:
-        return {"protocol": self.protocol, "title": self.title, "description": self.description,
-                "bmax_gb": self.bmax_gb, "cmax_tflops": self.cmax_tflops, "temperature": self.temperature,
-                "convention": self.convention, "min_seeds": self.min_seeds, "provenance": self.provenance,
-                "protocol_params": self.protocol_params,
-                **({"notes": list(self.notes)} if self.notes else {}),
-                **({"findings": self.findings} if self.findings else {})}
-
-    @classmethod
-    def load(cls, folder: Path) -> Board:
-        """Read and validate ``folder/board.json``; raise ConfigError naming the file and field."""
-        source = folder / BOARD_FILE
-        try:
-            data = json.loads(source.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: missing; create it with `c3bench leaderboard new`.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: malformed JSON ({exc}).") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: must be a JSON object.")
-        for key in ("protocol", "bmax_gb", "cmax_tflops", "temperature", "convention", "protocol_params"):
-            if key not in data:
-                raise ConfigError(f"{source}: {key}: missing.")
-        for key in ("bmax_gb", "cmax_tflops", "temperature"):
-            value = data[key]
-            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{source}: {key}: must be a positive number, got {value!r}.")
-        if data["convention"] not in CONVENTIONS:
-            raise ConfigError(f"{source}: convention: must be one of {', '.join(CONVENTIONS)}.")
-        if data["protocol"] != folder.name:
-            raise ConfigError(f"{source}: protocol: '{data['protocol']}' does not match the folder name '{folder.name}'.")
-        if not isinstance(data["protocol_params"], dict):
-            raise ConfigError(f"{source}: protocol_params: must be an object.")
-        if data.get("provenance", "any") not in PROVENANCE:
-            raise ConfigError(f"{source}: provenance: must be one of {', '.join(PROVENANCE)}.")
-        min_seeds = data.get("min_seeds", 3)
-        if not isinstance(min_seeds, int) or isinstance(min_seeds, bool) or min_seeds < 1:
-            raise ConfigError(f"{source}: min_seeds: must be a positive integer.")
-        notes = data.get("notes", [])
-        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise ConfigError(f"{source}: notes: must be a list of strings.")
-        findings = data.get("findings", "")
-        if not isinstance(findings, str) or findings.startswith("/") or "\\" in findings or ":" in findings:
-            raise ConfigError(f"{source}: findings: must be a relative path such as ../FINDINGS.md.")
-        return cls(folder, data["protocol"], float(data["bmax_gb"]), float(data["cmax_tflops"]),
-                   float(data["temperature"]), data["convention"], data["protocol_params"],
-                   str(data.get("title", "")), str(data.get("description", "")), min_seeds,
-                   data.get("provenance", "any"), tuple(notes), findings)
-
-
-def find_boards(board_dir: str | Path) -> dict[str, Board]:
-    """Every board under ``board_dir`` (folders holding a board.json), by protocol name."""
-    root = Path(board_dir)
-    if not root.is_dir():
-        raise ConfigError(f"no leaderboard folder at {root}.")
-    return {b.protocol: b for b in (Board.load(f.parent) for f in sorted(root.glob(f"*/{BOARD_FILE}")))}
 
 
 def new_board(board_dir: str | Path, protocol: str, bmax_gb: float, cmax_tflops: float, temperature: float = 8.0,
@@ -229,22 +147,6 @@ def validate_entry(record: dict[str, Any], source: str, board: Board, digests: D
     if not problems:
         problems += check_provenance(record, source, board.provenance == "committed", digests)
     return problems
-
-
-def exceeds(used: float, limit: float) -> bool:
-    """Whether ``used`` exceeds ``limit`` at the precision the limit is written with: budgets are printed
-    figures (the paper's Cmax of 11.77 T), so 11.773 T is within it and 11.78 T is not."""
-    exponent = Decimal(repr(float(limit))).as_tuple().exponent
-    places = max(0, -exponent) if isinstance(exponent, int) else 0
-    return round(used, places) > limit
-
-
-def over_budget(totals: dict[str, Any], board: Board) -> list[str]:
-    """Which of the board's budgets an entry exceeds ("bandwidth", "compute"; see :func:`exceeds`): cost is
-    not misconduct, so such an entry is filed, scored by the formula (which has no cutoff) and marked."""
-    gb, tflops, _ = CONVENTIONS[board.convention].measures(totals)
-    return [what for what, used, limit in (("bandwidth", gb, board.bmax_gb), ("compute", tflops, board.cmax_tflops))
-            if exceeds(used, limit)]
 
 
 def _load(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -354,12 +256,6 @@ def _recomputed(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "totals": totals_from_rounds(record["rounds"])}
 
 
-def board_rows(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> list[ScoreRow]:
-    rows, _ = score_table([(s, _recomputed(r)) for s, r in records], board.bmax_gb, board.cmax_tflops,
-                          board.temperature, board.convention)
-    return rows
-
-
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -369,31 +265,13 @@ HEADERS = ("rank", "method", "settings", "rounds", "seeds", "C3", "accuracy (%)"
 NUMERIC = {"rank", "rounds", "seeds", "C3", "GB", "client TFLOPs", "total TFLOPs", "sim. time (s)"}
 
 
-def row_status(row: ScoreRow, board: Board, records: dict[str, dict[str, Any]]) -> str:
-    """A row's status with its marks: provisional (fewer seeds than the board asks), over budget."""
-    status = row.status.replace(",", ", ")
-    if row.seeds < board.min_seeds:
-        status = f"provisional ({row.seeds} of {board.min_seeds} seeds)" + ("" if status == "completed" else f"; {status}")
-    over = sorted({w for f in row.files for w in over_budget(_recomputed(records[f])["totals"], board)})
-    if over:
-        status += f"; over budget ({', '.join(over)})"
-    return status
-
-
-def accuracy_text(row: ScoreRow) -> str:
-    """Mean accuracy, with its std over seeds only where there is more than one seed."""
-    return f"{row.accuracy_mean:.2f} ± {row.accuracy_std:.2f}" if row.seeds > 1 else f"{row.accuracy_mean:.2f}"
-
-
-def _row_cells(rank: int, row: ScoreRow, board: Board, records: dict[str, dict[str, Any]],
-               settings: dict[str, str]) -> list[str]:
-    first = records[row.files[0]]
-    links = ", ".join(f"[s{records[f]['config']['seed']}]({ENTRIES}/{Path(f).name})"
-                      for f in sorted(row.files, key=lambda f: records[f]["config"]["seed"]))
-    return [str(rank), row.method, settings.get(row.config_hash) or "-", str(first["config"]["rounds"]), str(row.seeds),
-            _fmt(row.c3, ".4f"), accuracy_text(row), f"{row.bandwidth_gb:.4g}",
-            f"{row.client_tflops:.4g}", f"{row.total_tflops:.4g}", _fmt(row.sim_time_s, ".4g"),
-            row_status(row, board, records), links]
+def _row_cells(view: ViewRow) -> list[str]:
+    row = view.score
+    links = ", ".join(f"[s{seed}]({ENTRIES}/{Path(source).name})" for seed, source in view.entries)
+    accuracy = f"{row.accuracy_mean:.2f}" + (f" ± {view.accuracy_std:.2f}" if view.accuracy_std is not None else "")
+    return [str(view.rank), row.method, view.settings, str(view.rounds), str(row.seeds), _fmt(row.c3, ".4f"),
+            accuracy, f"{row.bandwidth_gb:.4g}", f"{row.client_tflops:.4g}", f"{row.total_tflops:.4g}",
+            _fmt(row.sim_time_s, ".4g"), view.marks.text(), links]
 
 
 def _plain(text: str) -> str:
@@ -405,10 +283,7 @@ def _plain(text: str) -> str:
 def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """The board's README.md, a pure function of the board declaration and its entries (not of the
     folder the boards sit in)."""
-    from c3bench.plots import distinguishing_settings
-
-    by_source = {s: r for s, r in records}
-    rows = board_rows(board, records)
+    rows = board_view(board, records)
     params = ", ".join(f"{k}={v}" for k, v in sorted(board.protocol_params.items())) or "defaults"
     lines = [
         "<!-- Generated by c3bench (submit / leaderboard render). Do not edit: `c3bench leaderboard check` "
@@ -435,12 +310,10 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         "",
     ]
     if rows:
-        settings = distinguishing_settings([r for _, r in records])
         lines += [
             "| " + " | ".join(HEADERS) + " |",
             "|" + "|".join("---:" if h in NUMERIC else "---" for h in HEADERS) + "|",
-            *("| " + " | ".join(_row_cells(rank, row, board, by_source, settings)) + " |"
-              for rank, row in enumerate(rows, 1)),
+            *("| " + " | ".join(_row_cells(view)) + " |" for view in rows),
             "",
             f"{len(records)} entr{'y' if len(records) == 1 else 'ies'} in {len(rows)} configuration"
             f"{'' if len(rows) == 1 else 's'}. Accuracy: mean ± std over seeds of the per-client mean test "
@@ -472,16 +345,20 @@ def write_board(board: Board) -> None:
     records = [(str(p.relative_to(board.path)), r) for p, r in entries(board) if r is not None]
     write_atomic(board.readme, render_readme(board, records))
     finished = [(s, _recomputed(r)) for s, r in records if r["rounds"]]
-    if finished:
-        from c3bench.plots import save, tradeoff_figure
-
-        fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb,
-                              cmax=board.cmax_tflops, temperature=board.temperature, min_seeds=board.min_seeds,
-                              title=f"{board.protocol} leaderboard: mean ± std over seeds "
-                                    f"({board.convention} convention)")
-        save(fig, board.figure)
-    else:
+    if not finished:
         board.figure.unlink(missing_ok=True)
+        return
+    settings = {"convention": board.convention, "bmax": board.bmax_gb, "cmax": board.cmax_tflops,
+                "temperature": board.temperature, "min_seeds": board.min_seeds,
+                "title": f"{board.protocol} leaderboard: mean ± std over seeds ({board.convention} convention)"}
+    key = figure_key(finished, **settings)
+    if figure_is_current(board.figure, key):  # drawn from these very entries: no need to load matplotlib
+        return
+    from c3bench.plots import save, tradeoff_figure
+
+    fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb, cmax=board.cmax_tflops,
+                          temperature=board.temperature, min_seeds=board.min_seeds, title=settings["title"])
+    save(fig, board.figure, key=key)
 
 
 # ------------------------------------------------------------------------------------------ check

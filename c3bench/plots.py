@@ -19,10 +19,9 @@ than ``min_seeds``) are drawn hollow.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,340 +37,32 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-from c3bench.conventions import CONVENTIONS  # noqa: E402
-from c3bench.results import (
-    canonical_json,  # noqa: E402
-    group_by_config,  # noqa: E402
+from c3bench.score import DEFAULT_TEMPERATURE  # noqa: E402
+from c3bench.series import (  # noqa: E402 - the pure part of the figures, drawn here
+    CONVENTION_NOTE,
+    FIGURE_KEY,
+    ConfigPoint,
+    Records,
+    Series,
+    _method_order,
+    _seed_note,
+    _setting_text,
+    _std,
+    auto_iso_levels,
+    build_series,
+    config_points,
+    method_style,
+    pareto_front,
 )
-from c3bench.score import DEFAULT_TEMPERATURE, c3_score, measures  # noqa: E402
 
 FORMATS = (".png", ".svg", ".pdf")
-# display only: how a hyperparameter's name is written in labels
-SYMBOLS = {"kappa": "κ", "eta": "η", "mu": "μ", "beta": "β", "lambda": "λ", "gamma": "γ", "lam": "λ", "tau": "τ",
-           "alpha": "α"}
-# one (colour, marker) per built-in method, the same in every figure
-METHOD_STYLES = {
-    "fedavg": ("tab:blue", "o"),
-    "fedprox": ("tab:orange", "s"),
-    "scaffold": ("tab:green", "^"),
-    "fednova": ("tab:purple", "D"),
-    "sl-basic": ("tab:brown", "v"),
-    "splitfed": ("tab:pink", "P"),
-    "adasplit": ("tab:red", "*"),
-    "edgesplit": ("tab:cyan", "X"),
-}
-# for other methods, chosen by a hash of the name: colours and markers the built-ins do not use first
-EXTRA_COLORS = ("tab:olive", "tab:gray", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d",
-                "navy", "maroon", "teal", "#e6ab02")
-EXTRA_MARKERS = ("h", "p", "<", ">", "d", "H", "8", "o", "s", "^", "D", "v")
 LINESTYLES = ("-", "-.", (0, (5, 1.5)), (0, (1, 1.2)))  # several curves of one method
 MARKER_SIZE = 6.5
-LABEL_MAX = 48  # characters in a legend label
 PANELS = (("bandwidth", ("bandwidth", "GB")), ("compute", ("client compute", "TFLOPs")))
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
 # markers closer than this (fraction of the axes) hide each other; spread them SPREAD apart
 OVERLAP = (0.016, 0.024)
 SPREAD = 0.018
-CONVENTION_NOTE = {name: c.short for name, c in CONVENTIONS.items()}
-
-Records = Sequence[tuple[str, dict[str, Any]]]
-
-
-# ------------------------------------------------------------------------------------------ styles
-def method_style(method: str) -> tuple[str, str]:
-    """(colour, marker) of a method: fixed for the built-in methods, from a hash of the name otherwise,
-    so that a method looks the same in every figure whatever else is plotted."""
-    if method in METHOD_STYLES:
-        return METHOD_STYLES[method]
-    digest = hashlib.sha256(method.encode()).digest()  # not hash(): that changes between processes
-    return EXTRA_COLORS[digest[0] % len(EXTRA_COLORS)], EXTRA_MARKERS[digest[1] % len(EXTRA_MARKERS)]
-
-
-def _method_order(method: str) -> tuple[int, str]:
-    builtin = list(METHOD_STYLES)
-    return (builtin.index(method) if method in builtin else len(builtin), method)
-
-
-# ------------------------------------------------------------------------------------------ data
-@dataclass
-class ConfigPoint:
-    """One configuration aggregated over its seeds, in GB / TFLOPs / % (the score's units)."""
-
-    config_hash: str
-    method: str
-    protocol: str
-    label: str
-    config: dict[str, Any]
-    seeds: list[int]
-    accuracy: float
-    accuracy_std: float
-    bandwidth: float
-    bandwidth_std: float
-    compute: float
-    compute_std: float
-    files: list[str] = field(default_factory=list)
-    key_params: list[str] | None = None  # the method's key hyperparameters; None: the record does not say
-    defaults: dict[str, Any] | None = None  # the method's defaults, where the record carries them
-    settings: dict[str, str] = field(default_factory=dict)  # name -> shown text, what sets it apart
-    provisional: bool = False
-
-    def value(self, key: str) -> Any:
-        return self.config["rounds"] if key == "rounds" else self.config["method_params"].get(key)
-
-
-@dataclass
-class Series:
-    """What one legend entry draws: a single configuration, or a curve over one hyperparameter."""
-
-    label: str
-    points: list[ConfigPoint]
-    key: str | None = None  # the hyperparameter a curve varies
-
-    @property
-    def is_curve(self) -> bool:
-        return self.key is not None
-
-    @property
-    def method(self) -> str:
-        return self.points[0].method
-
-
-def _std(values: list[float]) -> float:
-    return statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def _hparams(records: Iterable[dict[str, Any]]) -> tuple[list[str] | None, dict[str, Any] | None]:
-    """The key hyperparameters and defaults of the first record that carries them (older ones do not)."""
-    for record in records:
-        hp = record.get("hparams")
-        if isinstance(hp, dict) and isinstance(hp.get("key"), list):
-            defaults = hp.get("defaults")
-            return [str(k) for k in hp["key"]], defaults if isinstance(defaults, dict) else None
-    return None, None
-
-
-def config_points(records: Records, convention: str = "c3bench", min_seeds: int | None = None) -> list[ConfigPoint]:
-    """Group records by ``config_hash`` (the config without the seed) and average over seeds.
-
-    A configuration with fewer than ``min_seeds`` seeds is marked provisional.
-    """
-    finished = [(s, r) for s, r in records if r["totals"].get("accuracy") is not None]
-    points = []
-    for chash, members in group_by_config(finished).items():
-        values = [measures(r, convention) for _, r in members]
-        first = members[0][1]
-        key_params, defaults = _hparams(r for _, r in members)
-        seeds = sorted(r["config"]["seed"] for _, r in members)
-        points.append(ConfigPoint(
-            config_hash=chash,
-            method=first["config"]["method"],
-            protocol=first["config"]["protocol"],
-            label=first["config"]["method"],
-            config={k: v for k, v in first["config"].items() if k != "seed"},
-            seeds=seeds,
-            accuracy=statistics.fmean(m[0] for m in values),
-            accuracy_std=_std([m[0] for m in values]),
-            bandwidth=statistics.fmean(m[1] for m in values),
-            bandwidth_std=_std([m[1] for m in values]),
-            compute=statistics.fmean(m[2] for m in values),
-            compute_std=_std([m[2] for m in values]),
-            files=[s for s, _ in members],
-            key_params=key_params,
-            defaults=defaults,
-            provisional=min_seeds is not None and len(set(seeds)) < min_seeds,
-        ))
-    _label_points(points)
-    points.sort(key=lambda p: (p.protocol, _method_order(p.method), p.label, p.config_hash))
-    return points
-
-
-def _flatten(config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration as ``name -> value``, without what names the group (method, protocol, hashes)."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in ("method", "protocol", "protocol_hash", "protocol_version", "seed"):
-            continue
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                flat[sub if key.endswith("params") else f"{key}.{sub}"] = v
-        else:
-            flat[key] = value
-    return flat
-
-
-def distinguishing_settings(records: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """config_hash -> the settings (``k=v,...``) that differ among the configurations of the same
-    method and protocol: short labels computed from the records alone."""
-    configs: dict[str, dict[str, Any]] = {r["config_hash"]: r["config"] for r in records}
-    groups: dict[tuple[str, str], list[str]] = {}
-    for chash, cfg in configs.items():
-        groups.setdefault((cfg["protocol"], cfg["method"]), []).append(chash)
-    out: dict[str, str] = {}
-    for members in groups.values():
-        flats = {h: _flatten(configs[h]) for h in members}
-        names = sorted({k for f in flats.values() for k in f})
-        differing = [k for k in names if len({canonical_json(f.get(k)) for f in flats.values()}) > 1]
-        for h, flat in flats.items():
-            out[h] = ",".join(f"{k}={_short(flat.get(k))}" for k in differing)
-    return out
-
-
-def _setting_text(name: str, value: Any) -> str:
-    if name == "rounds":
-        return f"{value} round{'' if value == 1 else 's'}"
-    return f"{_key_text(name)}={_short(value)}"
-
-
-def _label_points(points: list[ConfigPoint]) -> None:
-    """Set each point's ``settings`` and legend label: its method plus what differs between the
-    configurations of that method and protocol. Differing key hyperparameters and rounds are always
-    named; another setting only where it is off the method's default (when the record gives defaults),
-    which keeps labels short and still tells every two configurations apart."""
-    groups: dict[tuple[str, str], list[ConfigPoint]] = {}
-    for p in points:
-        groups.setdefault((p.protocol, p.method), []).append(p)
-    for members in groups.values():
-        keys = next((p.key_params for p in members if p.key_params is not None), None) or []
-        defaults = next((p.defaults for p in members if p.defaults is not None), None) or {}
-        flats = {p.config_hash: _flatten(p.config) for p in members}
-        names = {k for f in flats.values() for k in f}
-        differing = {k for k in names if len({canonical_json(f.get(k)) for f in flats.values()}) > 1}
-        ordered = ([k for k in keys if k in differing] + (["rounds"] if "rounds" in differing else [])
-                   + sorted(differing - set(keys) - {"rounds"}))
-        for p in members:
-            flat = flats[p.config_hash]
-            p.settings = {}
-            for k in ordered:
-                is_method_param = k in p.config.get("method_params", {})
-                if (k not in keys and k != "rounds" and is_method_param and k in defaults
-                        and canonical_json(defaults[k]) == canonical_json(flat.get(k))):
-                    continue
-                p.settings[k] = _setting_text(k, flat.get(k))
-            p.label = _compose(p.method, list(p.settings.values()), _seed_note(p))
-
-
-def _seed_note(p: ConfigPoint) -> str:
-    n = len(set(p.seeds))
-    return f"({n} seed{'' if n == 1 else 's'})" if p.provisional else ""
-
-
-def _compose(method: str, parts: Sequence[str], suffix: str = "") -> str:
-    """``method part, part (suffix)``, at most LABEL_MAX characters: parts that do not fit become '…'."""
-    budget = LABEL_MAX - len(method) - (len(suffix) + 1 if suffix else 0) - 1
-    shown = ""
-    for i, part in enumerate(parts):
-        candidate = f"{shown}, {part}" if shown else part
-        rest = i < len(parts) - 1
-        if len(candidate) + (3 if rest else 0) <= budget:
-            shown = candidate
-            continue
-        if not shown:  # even the first part is too long: cut it
-            shown = part[: max(1, budget - 1)] + "…"
-        else:
-            shown += ", …"
-        break
-    label = f"{method} {shown}" if shown else method
-    return f"{label} {suffix}" if suffix else label
-
-
-def _without(config: dict[str, Any], key: str) -> str:
-    """The configuration with ``key`` removed, as a comparable string."""
-    reduced = dict(config)
-    if key == "rounds":
-        reduced.pop("rounds")
-    else:
-        reduced["method_params"] = {k: v for k, v in config["method_params"].items() if k != key}
-    return canonical_json(reduced)
-
-
-def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _key_text(key: str) -> str:
-    return SYMBOLS.get(key, key)
-
-
-def _sortable(value: Any) -> tuple[int, Any]:
-    """Numbers in order, then anything else (a missing value, text) by its text: never a TypeError."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return (0, value)
-    return (1, str(value))
-
-
-def _candidates(members: Sequence[ConfigPoint], vary: Sequence[str] | None) -> list[str]:
-    """Hyperparameters a curve may vary, in order of preference."""
-    params = {k for p in members for k in p.config["method_params"]}
-    if vary is not None:  # asked for by name; rounds only when asked for
-        return [k for k in dict.fromkeys(vary) if k in params or k == "rounds"]
-    keys = next((p.key_params for p in members if p.key_params is not None), None)
-    if keys is not None:
-        return [k for k in keys if k in params]
-    # an older record without its key hyperparameters: whichever differs
-    return sorted(k for k in params if len({canonical_json(p.value(k)) for p in members}) > 1)
-
-
-def build_series(points: Sequence[ConfigPoint], vary: Sequence[str] | None = None) -> list[Series]:
-    """Join configurations that differ in one hyperparameter into curves; the rest stand alone.
-
-    For each method, the hyperparameter chosen is the one whose curves cover the most of that method's
-    configurations, among ``vary`` if given (``rounds`` only when named there), else among the method's
-    key hyperparameters as the records declare them (every differing one for records that do not);
-    ties go to the earlier in that list.
-    """
-    series: list[Series] = []
-    by_method: dict[str, list[ConfigPoint]] = {}
-    for p in points:
-        by_method.setdefault(p.method, []).append(p)
-    for method, members in by_method.items():
-        best: tuple[int, str, list[list[ConfigPoint]]] | None = None
-        for key in _candidates(members, vary):
-            families: dict[str, list[ConfigPoint]] = {}
-            for p in members:
-                families.setdefault(_without(p.config, key), []).append(p)
-            curves = [f for f in families.values() if len({canonical_json(p.value(key)) for p in f}) >= 2]
-            covered = sum(len(f) for f in curves)
-            if covered and (best is None or covered > best[0]):
-                best = (covered, key, curves)
-        used: set[str] = set()
-        if best is not None:
-            _, key, curves = best
-            for family in curves:
-                family = sorted(family, key=lambda p, k=key: _sortable(p.value(k)))
-                used.update(p.config_hash for p in family)
-                values = f"{_key_text(key)}={_short(family[0].value(key))}…{_short(family[-1].value(key))}"
-                if key == "rounds":
-                    values = f"rounds {family[0].value(key)}…{family[-1].value(key)}"
-                others = [t for k, t in family[0].settings.items() if k != key]
-                series.append(Series(_compose(method, [values, *others]), family, key))
-        series.extend(Series(p.label, [p]) for p in members if p.config_hash not in used)
-    series.sort(key=lambda s: (_method_order(s.method), not s.is_curve, s.label))
-    return series
-
-
-def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Points (cost, accuracy) that no other point beats on both (cheaper or equal and more accurate,
-    or cheaper and equally accurate); sorted by cost."""
-    pts = sorted(set(points), key=lambda p: (p[0], -p[1]))
-    front: list[tuple[float, float]] = []
-    best = -math.inf
-    for cost, acc in pts:
-        if acc > best:
-            front.append((cost, acc))
-            best = acc
-    return front
-
-
-def auto_iso_levels(points: Sequence[ConfigPoint], bmax: float, cmax: float, temperature: float,
-                    count: int = 3) -> list[float]:
-    """A few round C3 levels spread over the scores of the plotted configurations."""
-    scores = [c3_score(p.accuracy, p.bandwidth, p.compute, bmax, cmax, temperature) for p in points]
-    if not scores:
-        return []
-    lo, hi = min(scores), max(scores)
-    if hi - lo < 0.02:
-        return [round(hi, 2)]
-    return sorted({round(lo + (hi - lo) * (i + 0.5) / count, 2) for i in range(count)})
 
 
 # ------------------------------------------------------------------------------------------ drawing
@@ -725,12 +416,14 @@ def curves_figure(records: Records, convention: str = "c3bench", title: str | No
     return fig
 
 
-def save(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
-    """Write a figure as PNG, SVG or PDF (chosen by the suffix), without timestamps in the file."""
+def save(fig: Figure, path: str | Path, dpi: int = 150, key: str | None = None) -> Path:
+    """Write a figure as PNG, SVG or PDF (chosen by the suffix), without timestamps in the file; a PNG
+    keeps ``key`` (``series.figure_key``) so that an unchanged figure is not drawn again."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ValueError(f"unsupported figure format '{path.suffix}'; use one of {', '.join(FORMATS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+    metadata = {"png": {"Software": None, **({FIGURE_KEY: key} if key else {})}, "svg": {"Date": None},
+                "pdf": {"CreationDate": None}}
     fig.savefig(path, dpi=dpi, metadata=metadata[path.suffix.lower()[1:]])
     return path

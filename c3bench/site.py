@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import matplotlib
-
+from c3bench.board import CONVENTION_TEXT, Board, board_rows, find_boards
+from c3bench.board_view import ViewRow, board_view
 from c3bench.hparams import ConfigError
-from c3bench.leaderboard import CONVENTION_TEXT, Board, board_rows, find_boards, over_budget
 from c3bench.leaderboard import entries as board_entries
-from c3bench.plots import distinguishing_settings, save, tradeoff_figure
 from c3bench.results import totals_from_rounds, write_atomic
 from c3bench.score import ScoreRow
+from c3bench.series import distinguishing_settings
 
 ENTRIES = "entries"
 INDEX = "index.html"
@@ -145,8 +144,12 @@ class _BoardData:
     records: list[tuple[str, dict[str, Any]]]  # ("entries/<file>", record), valid records only
     files: dict[str, Path]  # source -> the entry file on the board
     unreadable: list[str]
-    rows: list[ScoreRow]
+    view: list[ViewRow]
     settings: dict[str, str]
+
+    @property
+    def rows(self) -> list[ScoreRow]:
+        return [v.score for v in self.view]
 
 
 def _recomputed(record: dict[str, Any]) -> dict[str, Any]:
@@ -164,20 +167,8 @@ def _collect(board: Board) -> _BoardData:
         source = f"{ENTRIES}/{path.name}"
         records.append((source, record))
         files[source] = path
-    rows = board_rows(board, records) if records else []
     settings = distinguishing_settings([r for _, r in records]) if records else {}
-    return _BoardData(board, records, files, unreadable, rows, settings)
-
-
-def _status_parts(row: ScoreRow, board: Board, over: list[str]) -> tuple[str, str, str]:
-    """(provisional mark, run status, over-budget mark), as the board's README words them."""
-    status = row.status.replace(",", ", ")
-    provisional = ""
-    if row.seeds < board.min_seeds:
-        provisional = f"provisional ({row.seeds} of {board.min_seeds} seeds)"
-    if provisional and status == "completed":
-        status = ""
-    return provisional, status, f"over budget ({', '.join(over)})" if over else ""
+    return _BoardData(board, records, files, unreadable, board_view(board, records), settings)
 
 
 def _row_data(data: _BoardData) -> list[dict[str, Any]]:
@@ -219,8 +210,6 @@ def _cell(column: Column, text: str, value: Any = None, inner: str | None = None
 
 
 def _table(data: _BoardData) -> str:
-    board = data.board
-    by_source = dict(data.records)
     sort_mark = ' aria-sort="ascending"'
     head = "".join(
         f'<th scope="col" data-col="{c.key}" data-type="{"number" if c.numeric else "text"}"'
@@ -229,28 +218,25 @@ def _table(data: _BoardData) -> str:
         for c in COLUMNS)
     cols = {c.key: c for c in COLUMNS}
     body = []
-    for index, row in enumerate(data.rows):
-        first = by_source[row.files[0]]
-        over = sorted({w for f in row.files for w in over_budget(_recomputed(by_source[f])["totals"], board)})
-        provisional, status, over_text = _status_parts(row, board, over)
+    for index, view in enumerate(data.view):
+        row, marks = view.score, view.marks
         status_html = (
-            f'<span class="mark provisional"{"" if provisional else " hidden"}>{_e(provisional)}</span>'
-            f'<span class="state">{_e(status)}</span>'
-            f'<span class="mark over"{"" if over_text else " hidden"}>{_e(over_text)}</span>')
-        ordered = sorted(row.files, key=lambda f: (by_source[f]["config"]["seed"], f))
+            f'<span class="mark provisional"{"" if marks.provisional else " hidden"}>{_e(marks.provisional)}</span>'
+            f'<span class="state">{_e(marks.state)}</span>'
+            f'<span class="mark over"{"" if marks.over else " hidden"}>{_e(marks.over)}</span>')
         links = ", ".join(
-            f'<a href="{_e(quote(f))}" type="application/json" '
-            f'title="{_e(Path(f).name)}">s{_e(by_source[f]["config"]["seed"])}</a>' for f in ordered)
-        settings = data.settings.get(row.config_hash) or "-"
+            f'<a href="{_e(quote(f))}" type="application/json" title="{_e(Path(f).name)}">s{_e(seed)}</a>'
+            for seed, f in view.entries)
         cells = [
-            _cell(cols["rank"], str(index + 1), index + 1),
+            _cell(cols["rank"], str(view.rank), view.rank),
             _cell(cols["method"], row.method),
-            _cell(cols["settings"], settings),
-            _cell(cols["rounds"], str(first["config"]["rounds"]), first["config"]["rounds"]),
+            _cell(cols["settings"], view.settings),
+            _cell(cols["rounds"], str(view.rounds), view.rounds),
             _cell(cols["seeds"], str(row.seeds), row.seeds),
             _cell(cols["c3"], _fmt(row.c3, ".4f"), row.c3),
             _cell(cols["accuracy"], "", row.accuracy_mean,
-                  f'{row.accuracy_mean:.2f}' + (f'<span class="pm"> ± {row.accuracy_std:.2f}</span>' if row.seeds > 1 else "")),
+                  f'{row.accuracy_mean:.2f}' + (f'<span class="pm"> ± {view.accuracy_std:.2f}</span>'
+                                                if view.accuracy_std is not None else "")),
             _cell(cols["gb"], f"{row.bandwidth_gb:.4g}", row.bandwidth_gb),
             _cell(cols["client_tflops"], f"{row.client_tflops:.4g}", row.client_tflops),
             _cell(cols["total_tflops"], f"{row.total_tflops:.4g}", row.total_tflops),
@@ -301,6 +287,11 @@ def _figure_svg(data: _BoardData) -> str | None:
         return None
     # a fixed salt makes matplotlib's element ids (random otherwise) the same on every run; labels come
     # from records, so '$' must not start mathtext (an unknown command would abort the whole site)
+    # (a site embeds the figure as SVG, so it must draw it: the one place rendering loads matplotlib)
+    import matplotlib
+
+    from c3bench.plots import save, tradeoff_figure
+
     rc = {"svg.hashsalt": "c3bench-site", "svg.fonttype": "path", "text.parse_math": False}
     with matplotlib.rc_context(rc):
         fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb,
@@ -469,213 +460,10 @@ def write_site(board_dir: str | Path, out_dir: str | Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------------------ assets
-CSS = """
-:root{--bg:#f6f7f9;--card:#fff;--ink:#1d2430;--muted:#5b6475;--line:#dde1e8;--accent:#1f5fa8;
---accent-soft:#e7f0fb;--warn:#8a4b00;--warn-soft:#fff1dc;--bad:#9b1c1c;--bad-soft:#fde8e8;--row:#fafbfc}
-@media (prefers-color-scheme:dark){:root{--bg:#14171c;--card:#1c2027;--ink:#e6e9ef;--muted:#a3acbb;
---line:#323844;--accent:#7fb2f0;--accent-soft:#22324a;--warn:#f5c27a;--warn-soft:#3a2c15;--bad:#f3a0a0;
---bad-soft:#3d1f1f;--row:#20252d}}
-*{box-sizing:border-box}
-html{font-size:15px}
-body{margin:0;background:var(--bg);color:var(--ink);line-height:1.5;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-header,main,footer{max-width:1360px;margin:0 auto;padding:0 1.25rem}
-header{padding-top:1.25rem}
-h1{font-size:1.7rem;margin:.3rem 0 .4rem;line-height:1.25}
-h2{font-size:1.15rem;margin:1.6rem 0 .6rem}
-.lead{color:var(--muted);max-width:95ch;margin:.2rem 0 1rem}
-nav a,a{color:var(--accent)}
-a:focus-visible,button:focus-visible,input:focus-visible,.table-wrap:focus-visible{
-outline:2px solid var(--accent);outline-offset:2px}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
-section.facts,section.controls{background:var(--card);border:1px solid var(--line);border-radius:10px;
-padding:.9rem 1.1rem;margin:1rem 0}
-section.facts p{margin:.5rem 0;max-width:110ch}
-dl{display:flex;flex-wrap:wrap;gap:.4rem 2rem;margin:0 0 .4rem}
-dl div{min-width:7rem}
-dt{font-size:.78rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
-dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
-.controls h2{margin-top:0}
-.controls p{margin:.3rem 0 .7rem;color:var(--muted)}
-form{display:flex;flex-wrap:wrap;gap:.8rem 1.2rem;align-items:flex-end}
-.field{display:flex;flex-direction:column;gap:.2rem}
-label{font-size:.85rem;font-weight:600}
-input[type=number]{width:9.5rem;padding:.35rem .5rem;font:inherit;color:var(--ink);background:var(--bg);
-border:1px solid var(--line);border-radius:6px}
-input[aria-invalid=true]{border-color:var(--bad);background:var(--bad-soft)}
-button[type=reset]{font:inherit;padding:.38rem .8rem;border-radius:6px;border:1px solid var(--accent);
-background:var(--accent-soft);color:var(--accent);cursor:pointer}
-.note{color:var(--muted);font-size:.88rem;max-width:110ch}
-#budget-note{margin:.7rem 0 0}
-#budget-note.custom{color:var(--warn);font-weight:600}
-.table-wrap{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:10px}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-caption{text-align:left;padding:.6rem .8rem;color:var(--muted);font-size:.85rem}
-th,td{padding:.42rem .5rem;border-top:1px solid var(--line);text-align:left;vertical-align:top}
-thead th{background:var(--accent-soft);border-top:none;vertical-align:bottom;font-weight:600}
-tbody tr:nth-child(even){background:var(--row)}
-tbody tr:hover{background:var(--accent-soft)}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-thead th button{all:unset;cursor:pointer;display:inline-flex;gap:.25rem;align-items:center;width:100%}
-thead th.num button{justify-content:flex-end}
-thead th button:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
-.arrow{display:inline-block;width:.8em;color:var(--muted);font-size:.75em}
-th[aria-sort=ascending] .arrow::after{content:"\\25B2";color:var(--accent)}
-th[aria-sort=descending] .arrow::after{content:"\\25BC";color:var(--accent)}
-th:not([aria-sort]) .arrow::after{content:"\\21C5";opacity:.45}
-td.method{font-weight:600;overflow-wrap:anywhere}
-td.settings{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.82rem;
-overflow-wrap:anywhere;min-width:6rem;max-width:18rem}
-td.c3{font-weight:700}
-td.rank{color:var(--muted)}
-.pm{color:var(--muted)}
-td.status{min-width:9rem}
-.mark{display:inline-block;margin:0 .3rem .15rem 0;padding:0 .45rem;border-radius:999px;font-size:.78rem;
-white-space:nowrap}
-.mark[hidden]{display:none}
-.provisional{background:var(--warn-soft);color:var(--warn)}
-.over{background:var(--bad-soft);color:var(--bad)}
-.state:empty{display:none}
-td.entries{white-space:nowrap}
-td code{white-space:nowrap}
-td.best .by{display:block;font-size:.8rem;color:var(--muted);font-weight:400}
-figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:10px;padding:.6rem}
-figure img{display:block;max-width:100%;height:auto;margin:0 auto}
-figcaption{color:#5b6475;font-size:.85rem;padding:.4rem .3rem 0}
-.warning{background:var(--warn-soft);color:var(--warn);padding:.6rem .9rem;border-radius:8px}
-.empty{color:var(--muted);font-style:italic}
-footer{color:var(--muted);font-size:.8rem;padding-top:1.5rem;padding-bottom:2rem}
-"""
+def _asset(name: str) -> str:
+    """A file of the site's CSS or JavaScript, shipped in ``c3bench/site_assets``."""
+    return (Path(__file__).resolve().parent / "site_assets" / name).read_text(encoding="utf-8")
 
-BOARD_JS = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("board-data").textContent);
-  var table = document.getElementById("ranking");
-  var tbody = table.tBodies[0];
-  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
-  var trs = [];
-  Array.prototype.forEach.call(tbody.rows, function (tr) { trs[Number(tr.dataset.row)] = tr; });
-  var col = {};
-  heads.forEach(function (th, i) { col[th.dataset.col] = i; });
-  var ranks = trs.map(function (_, i) { return i + 1; });
-  var sorted = {col: "rank", dir: "ascending"};
-  var form = document.getElementById("budgets");
-  var note = document.getElementById("budget-note");
-  var keys = ["bmax", "cmax", "temperature"];
-  var units = {bmax: " GB", cmax: " TFLOPs", temperature: ""};
-  var names = {bmax: "Bmax", cmax: "Cmax", temperature: "T"};
 
-  function cell(i, name) { return trs[i].cells[col[name]]; }
-
-  function setNumber(td, text, value) { td.textContent = text; td.dataset.value = String(value); }
-
-  function c3(r, b) {
-    return r.accuracy / 100 * Math.exp(-(r.gb / b.bmax + r.tflops / b.cmax) / b.temperature);
-  }
-
-  function sortBy(name, dir) {
-    var th = heads[col[name]];
-    var numeric = th.dataset.type === "number";
-    var sign = dir === "ascending" ? 1 : -1;
-    var values = trs.map(function (_, i) {
-      var td = cell(i, name);
-      if (!numeric) { return td.textContent.trim(); }
-      return td.dataset.value === "" ? null : Number(td.dataset.value);
-    });
-    var order = trs.map(function (_, i) { return i; });
-    order.sort(function (x, y) {
-      var a = values[x], b = values[y], c;
-      if (a === null || b === null) {
-        c = (a === null) - (b === null);  // missing values last in either direction
-      } else {
-        c = sign * (numeric ? a - b : a.localeCompare(b, "en", {numeric: true}));
-      }
-      return c || ranks[x] - ranks[y];
-    });
-    order.forEach(function (i) { tbody.appendChild(trs[i]); });
-    heads.forEach(function (h) {
-      if (h === th) { h.setAttribute("aria-sort", dir); } else { h.removeAttribute("aria-sort"); }
-    });
-    sorted = {col: name, dir: dir};
-  }
-
-  // over a budget at the precision the budget is written with (leaderboard.exceeds): 11.773 is within 11.77
-  function places(v) {
-    var m = /^-?\d*(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(v));
-    return m ? Math.max(0, (m[1] ? m[1].length : 0) - (m[2] ? parseInt(m[2], 10) : 0)) : 20;
-  }
-  function exceeds(used, limit) {
-    return Number(used.toFixed(Math.min(places(limit), 100))) > limit;
-  }
-
-  function rerank(b) {
-    var scores = data.rows.map(function (r) { return c3(r, b); });
-    var order = data.rows.map(function (_, i) { return i; });
-    // the same order as score_table: C3 descending, then method name, then first appearance
-    order.sort(function (x, y) {
-      var rx = data.rows[x], ry = data.rows[y];
-      return (scores[y] - scores[x]) || (rx.method_order - ry.method_order) || (rx.seq - ry.seq);
-    });
-    order.forEach(function (i, pos) { ranks[i] = pos + 1; });
-    data.rows.forEach(function (r, i) {
-      setNumber(cell(i, "rank"), String(ranks[i]), ranks[i]);
-      setNumber(cell(i, "c3"), scores[i].toFixed(4), scores[i]);
-      var over = [];
-      if (exceeds(r.max_gb, b.bmax)) { over.push("bandwidth"); }
-      if (exceeds(r.max_tflops, b.cmax)) { over.push("compute"); }
-      var mark = cell(i, "status").querySelector(".over");
-      mark.textContent = over.length ? "over budget (" + over.join(", ") + ")" : "";
-      mark.hidden = over.length === 0;
-    });
-    sortBy("rank", "ascending");
-  }
-
-  function read() {
-    var b = {}, ok = true;
-    keys.forEach(function (k) {
-      var input = form.elements[k];
-      var v = Number(input.value);
-      var good = input.value.trim() !== "" && isFinite(v) && v > 0;
-      input.setAttribute("aria-invalid", good ? "false" : "true");
-      ok = ok && good;
-      b[k] = v;
-    });
-    return ok ? b : null;
-  }
-
-  function describe(b) {
-    return keys.map(function (k) { return names[k] + " = " + b[k] + units[k]; }).join(", ");
-  }
-
-  function update() {
-    var b = read();
-    if (b === null) {
-      note.textContent = "Each budget and the temperature must be a positive number; the table is unchanged.";
-      note.className = "note custom";
-      return;
-    }
-    rerank(b);
-    var own = keys.every(function (k) { return b[k] === data.board[k]; });
-    note.className = own ? "note" : "note custom";
-    note.textContent = own ? "Ranked under the board's declared budgets."
-      : "Re-ranked in your browser under " + describe(b) + "; the board itself ranks under " +
-        describe(data.board) + ".";
-  }
-
-  heads.forEach(function (th) {
-    th.querySelector("button").addEventListener("click", function () {
-      var name = th.dataset.col;
-      sortBy(name, sorted.col === name && sorted.dir === "ascending" ? "descending" : "ascending");
-    });
-  });
-  form.addEventListener("input", update);
-  form.addEventListener("submit", function (event) { event.preventDefault(); update(); });
-  form.addEventListener("reset", function (event) {
-    event.preventDefault();
-    keys.forEach(function (k) { form.elements[k].value = form.elements[k].dataset.default; });
-    update();
-  });
-  document.querySelector("section.controls").hidden = false;
-})();
-"""
+CSS = _asset("site.css")
+BOARD_JS = _asset("board.js")

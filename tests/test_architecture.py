@@ -48,6 +48,9 @@ FORBIDDEN = [
      "score and boards read records alone"),
     (("c3bench/leaderboard.py",), ("torch", "c3bench.methods", "c3bench.runner", "c3bench.method"),
      "the board reads records and board files (provenance checks load declarations through the registry)"),
+    (("c3bench/series.py", "c3bench/board.py", "c3bench/board_view.py", "c3bench/record_log.py", "c3bench/score.py"),
+     ("torch", "matplotlib", "c3bench.plots", "c3bench.registry", "c3bench.runner"),
+     "what a table or figure shows is computed from records alone; only drawing loads matplotlib"),
 ]
 
 

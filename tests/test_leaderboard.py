@@ -346,3 +346,28 @@ def test_verify_replays_an_entry_in_its_execution_mode_and_a_rerun_without_it_fa
     plain = run_tiny(tmp_path / "plain", method="sl-basic")  # the same numbers here: no value got subnormal
     assert compare(record, plain, identical=True) == [
         "the entry ran with --flush-denormal, the re-run with none"]
+
+
+def test_render_draws_the_figure_only_when_what_it_shows_changes(tmp_path):
+    """A board whose entries did not change keeps its figure and renders without loading matplotlib; a
+    changed set of entries is drawn again."""
+    import sys
+
+    from c3bench.series import FIGURE_KEY, png_text
+
+    boards = tmp_path / "boards"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "leaderboards" / "synthetic", boards / "synthetic")
+    code = ("import sys; from c3bench.leaderboard import find_boards, write_board; "
+            f"write_board(find_boards({str(boards)!r})['synthetic']); print('matplotlib' in sys.modules)")
+
+    def render() -> str:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    figure = boards / "synthetic" / "tradeoff.png"
+    render()  # the committed figure may predate the key: drawn once
+    key = png_text(figure)[FIGURE_KEY]
+    assert render() == "False" and png_text(figure)[FIGURE_KEY] == key
+    sorted((boards / "synthetic" / "entries").glob("*.json"))[0].unlink()
+    assert render() == "True" and png_text(figure)[FIGURE_KEY] != key

@@ -15,22 +15,24 @@ from typer.testing import CliRunner
 
 from c3bench.cli import app
 from c3bench.plots import (
-    LABEL_MAX,
-    METHOD_STYLES,
     OVERLAP,
     SPREAD,
-    ConfigPoint,
-    build_series,
-    config_points,
     curves_figure,
-    distinguishing_settings,
-    method_style,
-    pareto_front,
     save,
     tradeoff_figure,
 )
 from c3bench.results import config_hash, load_record, write_record
 from c3bench.score import c3_score
+from c3bench.series import (
+    LABEL_MAX,
+    METHOD_STYLES,
+    ConfigPoint,
+    build_series,
+    config_points,
+    distinguishing_settings,
+    method_style,
+    pareto_front,
+)
 from tests.helpers import run_tiny
 
 KAPPAS = (0.25, 0.5, 0.75)

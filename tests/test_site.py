@@ -136,7 +136,7 @@ def _triples(dom: list[list[str]]) -> list[tuple[str, str, str]]:
 
 
 def _settings(records: list[tuple[str, dict]]) -> dict[str, str]:
-    from c3bench.plots import distinguishing_settings
+    from c3bench.series import distinguishing_settings
 
     return distinguishing_settings([r for _, r in records])
 

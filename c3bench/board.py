@@ -1,0 +1,138 @@
+"""A board's declaration (``leaderboards/<protocol>/board.json``) and what it implies for a configuration:
+its C3 scale and budgets, which budgets an entry exceeds, the ranked score rows. Reads records and
+board files only (no torch, no method)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from c3bench.conventions import CONVENTIONS
+from c3bench.hparams import ConfigError
+from c3bench.results import totals_from_rounds
+from c3bench.score import ScoreRow, score_table
+
+BOARD_FILE = "board.json"
+ENTRIES = "entries"
+README = "README.md"
+FIGURE = "tradeoff.png"
+PROVENANCE = ("any", "committed")
+CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
+
+
+# ------------------------------------------------------------------------------------------ boards
+@dataclass
+class Board:
+    """A board's declaration (``board.json``) and where its files live."""
+
+    path: Path
+    protocol: str
+    bmax_gb: float
+    cmax_tflops: float
+    temperature: float
+    convention: str
+    protocol_params: dict[str, Any]
+    title: str = ""
+    description: str = ""
+    min_seeds: int = 3
+    provenance: str = "any"
+    notes: tuple[str, ...] = ()  # plain-text lines for a reader (e.g. why rows differ from a paper)
+    findings: str = ""  # a path, relative to the board folder, to where its differences are explained
+
+    @property
+    def entries_dir(self) -> Path:
+        return self.path / ENTRIES
+
+    @property
+    def readme(self) -> Path:
+        return self.path / README
+
+    @property
+    def figure(self) -> Path:
+        return self.path / FIGURE
+
+    def as_json(self) -> dict[str, Any]:
+        return {"protocol": self.protocol, "title": self.title, "description": self.description,
+                "bmax_gb": self.bmax_gb, "cmax_tflops": self.cmax_tflops, "temperature": self.temperature,
+                "convention": self.convention, "min_seeds": self.min_seeds, "provenance": self.provenance,
+                "protocol_params": self.protocol_params,
+                **({"notes": list(self.notes)} if self.notes else {}),
+                **({"findings": self.findings} if self.findings else {})}
+
+    @classmethod
+    def load(cls, folder: Path) -> Board:
+        """Read and validate ``folder/board.json``; raise ConfigError naming the file and field."""
+        source = folder / BOARD_FILE
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: missing; create it with `c3bench leaderboard new`.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: malformed JSON ({exc}).") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: must be a JSON object.")
+        for key in ("protocol", "bmax_gb", "cmax_tflops", "temperature", "convention", "protocol_params"):
+            if key not in data:
+                raise ConfigError(f"{source}: {key}: missing.")
+        for key in ("bmax_gb", "cmax_tflops", "temperature"):
+            value = data[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+                raise ConfigError(f"{source}: {key}: must be a positive number, got {value!r}.")
+        if data["convention"] not in CONVENTIONS:
+            raise ConfigError(f"{source}: convention: must be one of {', '.join(CONVENTIONS)}.")
+        if data["protocol"] != folder.name:
+            raise ConfigError(f"{source}: protocol: '{data['protocol']}' does not match the folder name '{folder.name}'.")
+        if not isinstance(data["protocol_params"], dict):
+            raise ConfigError(f"{source}: protocol_params: must be an object.")
+        if data.get("provenance", "any") not in PROVENANCE:
+            raise ConfigError(f"{source}: provenance: must be one of {', '.join(PROVENANCE)}.")
+        min_seeds = data.get("min_seeds", 3)
+        if not isinstance(min_seeds, int) or isinstance(min_seeds, bool) or min_seeds < 1:
+            raise ConfigError(f"{source}: min_seeds: must be a positive integer.")
+        notes = data.get("notes", [])
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise ConfigError(f"{source}: notes: must be a list of strings.")
+        findings = data.get("findings", "")
+        if not isinstance(findings, str) or findings.startswith("/") or "\\" in findings or ":" in findings:
+            raise ConfigError(f"{source}: findings: must be a relative path such as ../FINDINGS.md.")
+        return cls(folder, data["protocol"], float(data["bmax_gb"]), float(data["cmax_tflops"]),
+                   float(data["temperature"]), data["convention"], data["protocol_params"],
+                   str(data.get("title", "")), str(data.get("description", "")), min_seeds,
+                   data.get("provenance", "any"), tuple(notes), findings)
+
+
+def find_boards(board_dir: str | Path) -> dict[str, Board]:
+    """Every board under ``board_dir`` (folders holding a board.json), by protocol name."""
+    root = Path(board_dir)
+    if not root.is_dir():
+        raise ConfigError(f"no leaderboard folder at {root}.")
+    return {b.protocol: b for b in (Board.load(f.parent) for f in sorted(root.glob(f"*/{BOARD_FILE}")))}
+
+
+def exceeds(used: float, limit: float) -> bool:
+    """Whether ``used`` exceeds ``limit`` at the precision the limit is written with: budgets are printed
+    figures (the paper's Cmax of 11.77 T), so 11.773 T is within it and 11.78 T is not."""
+    exponent = Decimal(repr(float(limit))).as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return round(used, places) > limit
+
+
+def over_budget(totals: dict[str, Any], board: Board) -> list[str]:
+    """Which of the board's budgets an entry exceeds ("bandwidth", "compute"; see :func:`exceeds`): cost is
+    not misconduct, so such an entry is filed, scored by the formula (which has no cutoff) and marked."""
+    gb, tflops, _ = CONVENTIONS[board.convention].measures(totals)
+    return [what for what, used, limit in (("bandwidth", gb, board.bmax_gb), ("compute", tflops, board.cmax_tflops))
+            if exceeds(used, limit)]
+
+
+
+def board_rows(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> list[ScoreRow]:
+    """The configurations of these entries, scored under the board's scale (totals recomputed from each log)."""
+    recomputed = [(source, {**r, "totals": totals_from_rounds(r["rounds"])}) for source, r in records]
+    rows, _ = score_table(recomputed, board.bmax_gb, board.cmax_tflops, board.temperature, board.convention)
+    return rows
