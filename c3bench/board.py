@@ -15,7 +15,7 @@ from typing import Any
 from c3bench.conventions import CONVENTIONS
 from c3bench.hparams import ConfigError
 from c3bench.results import totals_from_rounds
-from c3bench.score import ScoreRow, score_table
+from c3bench.score import C3Scale, ScoreRow, score_table
 
 BOARD_FILE = "board.json"
 ENTRIES = "entries"
@@ -43,6 +43,11 @@ class Board:
     provenance: str = "any"
     notes: tuple[str, ...] = ()  # plain-text lines for a reader (e.g. why rows differ from a paper)
     findings: str = ""  # a path, relative to the board folder, to where its differences are explained
+
+    @property
+    def scale(self) -> C3Scale:
+        """The board's C3 scale (its ``bmax_gb``, ``cmax_tflops`` and ``temperature``)."""
+        return C3Scale(self.bmax_gb, self.cmax_tflops, self.temperature)
 
     @property
     def entries_dir(self) -> Path:
@@ -134,5 +139,6 @@ def over_budget(totals: dict[str, Any], board: Board) -> list[str]:
 def board_rows(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> list[ScoreRow]:
     """The configurations of these entries, scored under the board's scale (totals recomputed from each log)."""
     recomputed = [(source, {**r, "totals": totals_from_rounds(r["rounds"])}) for source, r in records]
-    rows, _ = score_table(recomputed, board.bmax_gb, board.cmax_tflops, board.temperature, board.convention)
+    scale = board.scale
+    rows, _ = score_table(recomputed, scale.bmax_gb, scale.cmax_tflops, scale.temperature, board.convention)
     return rows

@@ -2,7 +2,7 @@
 
     C3 = A/100 * exp(-(B/Bmax + C/Cmax) / T)
 
-A: mean accuracy (%), B: bandwidth, C: client compute, Bmax/Cmax: the budgets, T: temperature.
+A: mean accuracy (%), B: bandwidth, C: client compute, Bmax/Cmax: the scale (normalisers, :class:`C3Scale`), T: temperature.
 The paper does not state T; T = 8 reproduces its Tables 1 and 2 C3 columns from their other
 columns within 0.01 on 15 of 16 rows (worst: 0.015), see tests/test_score.py.
 
@@ -27,17 +27,31 @@ DEFAULT_TEMPERATURE = 8.0
 
 def c3_score(accuracy: float, bandwidth: float, compute: float, bmax: float, cmax: float,
              temperature: float = DEFAULT_TEMPERATURE) -> float:
-    """C3-Score of one method: accuracy in %, bandwidth and compute in the same units as the budgets."""
+    """C3-Score of one method: accuracy in %, bandwidth and compute in the same units as Bmax and Cmax."""
     values = (accuracy, bandwidth, compute, bmax, cmax, temperature)
     if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
         raise ValueError("C3 needs finite numbers")
     if bmax <= 0 or cmax <= 0:
-        raise ValueError("budgets Bmax and Cmax must be positive")
+        raise ValueError("the scale Bmax and Cmax must be positive")
     if temperature <= 0:
         raise ValueError("temperature must be positive")
     if bandwidth < 0 or compute < 0:
         raise ValueError("bandwidth and compute cannot be negative")
     return accuracy / 100.0 * math.exp(-(bandwidth / bmax + compute / cmax) / temperature)
+
+
+@dataclass(frozen=True)
+class C3Scale:
+    """The C3-Score's scale: the normalisers Bmax (GB) and Cmax (TFLOPs, in a convention's compute unit)
+    and the temperature T. Not budgets: nothing stops a run that exceeds them (a run's own limits are
+    ``c3bench.accounting.Budgets``); they set how fast the score falls with cost."""
+
+    bmax_gb: float
+    cmax_tflops: float
+    temperature: float = DEFAULT_TEMPERATURE
+
+    def score(self, accuracy: float, bandwidth_gb: float, client_t: float) -> float:
+        return c3_score(accuracy, bandwidth_gb, client_t, self.bmax_gb, self.cmax_tflops, self.temperature)
 
 
 @dataclass
@@ -111,9 +125,9 @@ def score_table(
 ) -> tuple[list[ScoreRow], dict[str, Any]]:
     """Group records that differ only in seed, average them, and score each group.
 
-    ``records`` are (source name, record) pairs. Bmax and Cmax default to the largest bandwidth
-    and client compute among the groups, as in the paper (``budgets["defaulted"]`` says which).
-    Returns the rows (best C3 first) and the budgets used.
+    ``records`` are (source name, record) pairs. Bmax and Cmax, the C3 scale (:class:`C3Scale`), default
+    to the largest bandwidth and client compute among the groups, as in the paper (``scale["defaulted"]``
+    says which). Returns the rows (best C3 first) and the scale used.
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {tuple(CONVENTIONS)}")
@@ -143,16 +157,16 @@ def score_table(
             files=[s for s, _ in members],
             published_accuracy=published, published_std=published_std, reference=reference,
         ))
-    budgets = {
+    scale = {
         "bmax_gb": bmax if bmax is not None else max((r.bandwidth_gb for r in rows), default=0.0),
         "cmax_tflops": cmax if cmax is not None else max((r.client_tflops for r in rows), default=0.0),
         "temperature": temperature,
         "defaulted": [name for name, given in (("Bmax", bmax), ("Cmax", cmax)) if given is None],
     }
     for row in rows:
-        if budgets["bmax_gb"] > 0 and budgets["cmax_tflops"] > 0:
+        if scale["bmax_gb"] > 0 and scale["cmax_tflops"] > 0:
             row.c3 = c3_score(row.accuracy_mean, row.bandwidth_gb, row.client_tflops,
-                              budgets["bmax_gb"], budgets["cmax_tflops"], temperature)
+                              scale["bmax_gb"], scale["cmax_tflops"], temperature)
     rows.sort(key=lambda r: (-(r.c3 if r.c3 is not None else -1), r.method))
-    return rows, budgets
+    return rows, scale
 

@@ -95,8 +95,10 @@ def register(app: typer.Typer) -> None:
     def score(
         files: list[Path] = typer.Argument(..., help="Result records (results/*.json); '-' reads file names from stdin "
                                            "(c3bench sweep ... | c3bench score -)."),
-        bmax: float | None = typer.Option(None, help="Bandwidth budget Bmax in GB (default: the largest among the results)."),
-        cmax: float | None = typer.Option(None, help="Client-compute budget Cmax in TFLOPs (default: the largest)."),
+        bmax: float | None = typer.Option(None, help="The C3 scale's bandwidth normaliser Bmax in GB (default: the "
+                                          "largest among the results; a board's, for comparable scores)."),
+        cmax: float | None = typer.Option(None, help="The C3 scale's client-compute normaliser Cmax in TFLOPs "
+                                          "(default: the largest)."),
         temperature: float = typer.Option(8.0, "--temperature", "-T", help="C3 temperature T (8 reproduces the paper's tables)."),
         convention: str = typer.Option("c3bench", help="c3bench (bytes as sent, fwd+bwd FLOPs) or paper (non-zeros*4, "
                                        "forward MACs)."),
@@ -122,7 +124,7 @@ def register(app: typer.Typer) -> None:
             by_protocol.setdefault(item[1]["config"]["protocol"], []).append(item)
         payload = []
         for protocol_name, items in sorted(by_protocol.items()):
-            rows, budgets = score_table(items, bmax, cmax, temperature, convention)
-            payload.append({"protocol": protocol_name, "budgets": budgets, "convention": convention,
+            rows, scale = score_table(items, bmax, cmax, temperature, convention)
+            payload.append({"protocol": protocol_name, "budgets": scale, "convention": convention,
                             "rows": [r.as_dict() for r in rows]})
         print_score(payload, fmt)
