@@ -32,7 +32,7 @@ from c3bench.record_log import (  # noqa: F401 - check_shape/values/log re-expor
     strip_volatile,
     totals_from_rounds,
 )
-from c3bench.results import config_hash
+from c3bench.results import config_hash, digest_repeats_shared
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # what a method or protocol name may be in a file name
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -86,11 +86,13 @@ def known_commit(sha: str, repository: Path) -> bool | None:
 
 
 def check_provenance(record: dict[str, Any], source: str, require_clean_commit: bool = False,
-                     data_digest: Callable[[str, dict[str, Any], int], str | None] | None = None) -> list[Problem]:
+                     data_digest: Callable[[str, dict[str, Any], int, bool], str | None] | None = None
+                     ) -> list[Problem]:
     """The record was made by a registered protocol and method as they are now, by committed code.
 
-    ``data_digest(protocol, params, seed)``, when given, recomputes the data digest without training
-    (None when it cannot, e.g. data missing: then that is reported).
+    ``data_digest(protocol, params, seed, repeat_shared)``, when given, recomputes the data digest
+    without training (None when it cannot, e.g. data missing: then that is reported), as the record's
+    schema computes it (:func:`c3bench.results.digest_repeats_shared`).
     """
     from c3bench import registry
     from c3bench.hparams import ConfigError
@@ -134,7 +136,7 @@ def check_provenance(record: dict[str, Any], source: str, require_clean_commit: 
                                     + (f" (missing: {', '.join(missing)})" if missing else "")))
     problems += _check_commit(record, source, require_clean_commit)
     if data_digest is not None and not problems:
-        digest = data_digest(protocol.name, params, cfg["seed"])
+        digest = data_digest(protocol.name, params, cfg["seed"], digest_repeats_shared(record))
         if digest is None:
             problems.append(Problem(source, "data.digest", "cannot be recomputed here (is the protocol's data "
                                                            "available? pass --data-root)"))

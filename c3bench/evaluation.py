@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from c3bench.data.batches import to_float
+from c3bench.record_log import accuracy_entry
 
 if TYPE_CHECKING:
     from c3bench.accounting import Ledger
@@ -42,8 +44,20 @@ def client_accuracy(client: ClientData, predict: Predict, device: torch.device, 
     return 100.0 * correct / max(client.num_test, 1)
 
 
+@dataclass(frozen=True)
+class Accuracies:
+    """A round's deployed-model accuracy of every client, and how many evaluations gave them."""
+
+    per_client: list[float]
+    evaluations: int
+
+    def entry(self) -> dict[str, Any]:
+        """The round's ``accuracy`` log entry (``c3bench.record_log.accuracy_entry``)."""
+        return accuracy_entry(self.per_client, self.evaluations)
+
+
 def evaluate(method: Any, federation: Federation, device: torch.device, charged: bool = False,
-             batch_size: int = 1000) -> list[float]:
+             batch_size: int = 1000) -> Accuracies:
     """Per-client test accuracy (%) of each client's deployed model (``method``: a
     :class:`c3bench.method.Method`).
 
@@ -60,7 +74,7 @@ def evaluate(method: Any, federation: Federation, device: torch.device, charged:
             if key not in done:
                 done[key] = client_accuracy(client, lambda x, i=i: method.predict(i, x), device, batch_size)
             accuracies.append(done[key])
-    return accuracies
+    return Accuracies(accuracies, len(done))
 
 
 class LocalScores:

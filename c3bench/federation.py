@@ -17,6 +17,9 @@ class Normalization:
     std: tuple[float, ...]
 
 
+TENSOR_FIELDS = ("x_train", "y_train", "x_test", "y_test", "x_val", "y_val")
+
+
 @dataclass
 class ClientData:
     """One client's images as uint8 tensors [N, C, H, W] and int64 labels, split train/test(/val)."""
@@ -67,18 +70,31 @@ class Federation:
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.clients[0].x_train.shape[1:])  # type: ignore[return-value]
 
-    def digest(self) -> str:
+    def digest(self, repeat_shared: bool = False) -> str:
         """sha256 over every client's tensors and how they are fed (normalisation, classes,
-        augmentation), so two runs can prove they saw the same data."""
+        augmentation), so two runs can prove they saw the same data.
+
+        A tensor an earlier client already holds (the same view of the same storage: a global test
+        set) is hashed once; later clients add a reference to where it first appeared instead of its
+        bytes. Where no tensor is shared between clients the hashed stream, and so the value, is the
+        one records of schema ``c3bench.result/1`` carry; ``repeat_shared=True`` hashes shared
+        tensors again for every client, which gives those records' value for any federation.
+        """
         h = hashlib.sha256(f"classes={self.num_classes}/augment={self.augment}".encode())
-        for client in self.clients:
+        first: dict[tuple[Any, ...], str] = {}
+        for i, client in enumerate(self.clients):
             h.update(f"{client.name}/norm={client.normalization.mean},{client.normalization.std}".encode())
-            for name in ("x_train", "y_train", "x_test", "y_test", "x_val", "y_val"):
+            for name in TENSOR_FIELDS:
                 t = getattr(client, name)
                 if t is None:
                     continue
                 h.update(f"{client.name}/{name}/{tuple(t.shape)}/{t.dtype}".encode())
-                h.update(t.contiguous().numpy().tobytes())
+                view = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+                if view in first and t.numel() and not repeat_shared:
+                    h.update(f"=>{first[view]}".encode())
+                else:
+                    first.setdefault(view, f"#{i}/{name}")
+                    h.update(t.contiguous().numpy())  # the buffer itself, not a copy of it
         return h.hexdigest()
 
     def summary(self) -> list[dict[str, Any]]:

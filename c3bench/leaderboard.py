@@ -65,7 +65,7 @@ from c3bench.results import (
 from c3bench.series import figure_is_current, figure_key
 
 ACCEPTED = ("completed", "budget-stopped")
-DigestFn = Callable[[str, dict[str, Any], int], "str | None"]
+DigestFn = Callable[[str, dict[str, Any], int, bool], "str | None"]
 
 __all__ = ["Board", "Problem", "SubmitReport", "board_rows", "check", "check_board", "entries", "find_boards",
            "new_board", "over_budget", "render_readme", "submit", "summary", "validate_entry", "write_board"]
@@ -105,18 +105,19 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def data_digests(data_root: str | Path | None = None) -> DigestFn:
-    """A (cached) function recomputing a run's data digest from protocol + parameters + seed, without
-    training; None when the data cannot be loaded here."""
+    """A (cached) function recomputing a run's data digest from protocol + parameters + seed (and
+    ``repeat_shared``, see ``Federation.digest``), without training; None when the data cannot be
+    loaded here."""
     cache: dict[str, str | None] = {}
 
-    def digest(protocol: str, params: dict[str, Any], seed: int) -> str | None:
-        key = json.dumps([protocol, params, seed], sort_keys=True, default=str)
+    def digest(protocol: str, params: dict[str, Any], seed: int, repeat_shared: bool = False) -> str | None:
+        key = json.dumps([protocol, params, seed, repeat_shared], sort_keys=True, default=str)
         if key not in cache:
             from c3bench import registry
 
             try:
                 root = Path(data_root) if data_root else None
-                cache[key] = registry.get_protocol(protocol)().build(params, seed, root).digest()
+                cache[key] = registry.get_protocol(protocol)().build(params, seed, root).digest(repeat_shared)
             except ConfigError:
                 cache[key] = None
         return cache[key]

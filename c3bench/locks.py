@@ -65,14 +65,14 @@ def is_free(out_dir: Path, name: str) -> bool:
 
 
 def remove_stale_temporaries(out_dir: Path, held: str | None = None) -> list[Path]:
-    """Delete half-written ``.<name>.json.XXXX.tmp`` (and checkpoint) temporaries left by killed runs
+    """Delete half-written ``.<name>.json.XXXX.tmp`` (and checkpoint and round log) temporaries left by killed runs
     whose name no live run holds (``held``: the name the caller itself holds); returns what was removed."""
     removed = []
     for folder in (Path(out_dir), Path(out_dir) / ".checkpoints"):
         if not folder.is_dir():
             continue
         for tmp in folder.glob(".*.tmp"):
-            stem = tmp.name[1:].split(".json.")[0].split(".pt.")[0]
+            stem = tmp.name[1:].split(".json.")[0].split(".pt.")[0].split(".rounds.jsonl.")[0]
             if stem == held or is_free(out_dir, stem):
                 tmp.unlink(missing_ok=True)
                 removed.append(tmp)

@@ -92,7 +92,7 @@ def _train_job(job: ClientJob, client_state: Any) -> tuple[LocalUpdate, Any, Cou
     method.client_state = {} if client_state is None else {job.client: client_state}
     ledger.begin_round()
     update = method.train_client(job)
-    counters = ledger.end_round()[job.client]
+    counters = ledger.end_round().get(job.client, Counters())
     return update, method.client_state.get(job.client), counters
 
 

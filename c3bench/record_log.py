@@ -9,6 +9,16 @@ implies. Pure functions of a record (no file, no torch), below both the record's
   accuracy = mean of the per-client ones) and the totals are what it implies.
 
 Each returns a list of :class:`Problem` and never raises on a malformed record.
+
+A round entry's size follows the work done (schema ``c3bench.result/2``; records of ``/1`` are the
+case where every client is listed):
+
+* ``per_client`` holds the counters of the clients that took part (any counter non-zero), in client
+  order; ``clients`` names them, and is left out when every client of the federation took part.
+* ``accuracy`` holds ``per_client``, one accuracy per client, or, when one evaluation served every
+  client (a global test set and one deployed model), ``all_clients``: that one value.
+
+The number of clients is the length of the record's ``data.clients``.
 """
 
 from __future__ import annotations
@@ -48,6 +58,54 @@ def strip_volatile(obj: Any) -> Any:
     return obj
 
 
+def num_clients(record: dict[str, Any]) -> int:
+    """How many clients the record's federation has (its ``data.clients`` summary, one per client)."""
+    return len(record["data"]["clients"])
+
+
+def took_part(counters: dict[str, Any]) -> bool:
+    """Whether a client's counters of a round show any work (the clients a round entry lists)."""
+    return any(counters.get(k) for k in TOTAL_COUNTERS)
+
+
+def counters_entry(per_client: dict[int, dict[str, Any]], n: int) -> dict[str, Any]:
+    """The ``clients`` / ``per_client`` fields of a round entry from the counters of the clients that
+    took part (client -> counters, in client order) in a federation of ``n``."""
+    if len(per_client) == n:
+        return {"per_client": list(per_client.values())}
+    return {"clients": list(per_client), "per_client": list(per_client.values())}
+
+
+def accuracy_entry(per_client: list[float], evaluations: int) -> dict[str, Any]:
+    """A round's ``accuracy``: the mean over clients and either every client's accuracy or, when one
+    evaluation served every client, that one value."""
+    mean = sum(per_client) / len(per_client)
+    if evaluations == 1 and len(per_client) > 1:
+        return {"mean": mean, "all_clients": per_client[0]}
+    return {"mean": mean, "per_client": per_client}
+
+
+def client_accuracies(accuracy: dict[str, Any], n: int) -> list[float]:
+    """Every client's accuracy from a round's ``accuracy`` (either form)."""
+    return [accuracy["all_clients"]] * n if "all_clients" in accuracy else list(accuracy["per_client"])
+
+
+def round_clients(entry: dict[str, Any], n: int) -> list[int]:
+    """The clients a round entry's ``per_client`` counters belong to, in order."""
+    return list(entry["clients"]) if "clients" in entry else list(range(n))
+
+
+def comparable_round(entry: dict[str, Any], n: int) -> dict[str, Any]:
+    """One form for round entries of either schema: every client's accuracy, and the counters of the
+    clients that took part, named (a ``/1`` entry lists every client, zeros included)."""
+    pairs = [(c, k) for c, k in zip(round_clients(entry, n), entry["per_client"], strict=True) if took_part(k)]
+    out = {key: value for key, value in entry.items() if key not in ("clients", "per_client", "accuracy")}
+    out["accuracy"] = {"mean": entry["accuracy"]["mean"], "per_client": client_accuracies(entry["accuracy"], n)}
+    out["clients"] = [c for c, _ in pairs]
+    out["per_client"] = [k for _, k in pairs]
+    return out
+
+
 def best_round(means: list[float | None], prefix: str) -> dict[str, Any]:
     """``<prefix>_best`` (the highest per-round mean; the earliest round on a tie) and
     ``<prefix>_best_round`` (1-based), over the rounds that have a value; None when none has."""
@@ -78,7 +136,8 @@ def totals_from_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "rounds_completed": len(rounds),
         "accuracy": last["accuracy"]["mean"],
-        "accuracy_per_client": last["accuracy"]["per_client"],
+        **({"accuracy_all_clients": last["accuracy"]["all_clients"]} if "all_clients" in last["accuracy"]
+           else {"accuracy_per_client": last["accuracy"]["per_client"]}),
         **best_round([r["accuracy"]["mean"] for r in rounds], "accuracy"),
         **local_totals(rounds),
         "wall_s": sum(r["wall_s"] for r in rounds),
@@ -130,6 +189,8 @@ def check_shape(record: dict[str, Any], source: str) -> list[Problem]:
         bad("environment", "missing or not an object")
     if not isinstance(record.get("data"), dict) or not isinstance(record["data"].get("digest"), str):
         bad("data.digest", "missing")
+    elif not isinstance(record["data"].get("clients"), list) or not record["data"]["clients"]:
+        bad("data.clients", "must list the federation's clients (one summary each)")
     rounds = record.get("rounds")
     if not isinstance(rounds, list):
         return [*problems, Problem(source, "rounds", "must be a list")]
@@ -141,9 +202,12 @@ def check_shape(record: dict[str, Any], source: str) -> list[Problem]:
         if not _is_int(entry.get("round")):
             bad(f"{where}.round", "missing or not an integer")
         acc = entry.get("accuracy")
-        if not isinstance(acc, dict) or not is_number(acc.get("mean")) or not isinstance(acc.get("per_client"), list) \
-                or not all(is_number(a) for a in acc["per_client"]):
-            bad(f"{where}.accuracy", "must hold a numeric mean and a list of numeric per-client accuracies")
+        if not isinstance(acc, dict) or not is_number(acc.get("mean")) or ("per_client" in acc) == ("all_clients" in acc) \
+                or ("all_clients" in acc and not is_number(acc["all_clients"])) \
+                or ("per_client" in acc and (not isinstance(acc["per_client"], list)
+                                             or not all(is_number(a) for a in acc["per_client"]))):
+            bad(f"{where}.accuracy", "must hold a numeric mean and either a list of numeric per-client accuracies "
+                                     "or one numeric accuracy of all clients")
         local = entry.get("local_accuracy")
         if local is not None and (not isinstance(local, dict) or not is_number(local.get("mean"))
                                   or not isinstance(local.get("per_client"), list)
@@ -155,6 +219,8 @@ def check_shape(record: dict[str, Any], source: str) -> list[Problem]:
             block = entry.get(key)
             if not isinstance(block, dict) or not all(isinstance(block.get(k), int | float) for k in TOTAL_COUNTERS):
                 bad(f"{where}.{key}", f"must hold every counter ({', '.join(TOTAL_COUNTERS)}) as a number")
+        if "clients" in entry and (not isinstance(entry["clients"], list) or not all(_is_int(c) for c in entry["clients"])):
+            bad(f"{where}.clients", "must be a list of client indices")
         clients = entry.get("per_client")
         if not isinstance(clients, list) or not all(isinstance(c, dict) for c in clients):
             bad(f"{where}.per_client", "must be a list of objects")
@@ -185,19 +251,21 @@ def check_values(record: dict[str, Any], source: str) -> list[Problem]:
     """Numbers no run can produce (call after :func:`check_shape` passed)."""
     problems = [Problem(source, where, "is NaN or infinite") for where in _non_finite(record, "")]
     previous: dict[str, Any] = {}
+    clients = num_clients(record)
     for i, entry in enumerate(record["rounds"]):
         where = f"rounds[{i}]"
         for label, block in (("accuracy", entry["accuracy"]), ("local_accuracy", entry.get("local_accuracy"))):
-            for value in (block["mean"], *block["per_client"]) if block else ():
+            values = (block["mean"], *block.get("per_client", ()),
+                      *([block["all_clients"]] if "all_clients" in block else [])) if block else ()
+            for value in values:
                 if not 0.0 <= value <= 100.0:
                     problems.append(Problem(source, f"{where}.{label}", f"{value!r} is outside [0, 100]"))
                     break
-        local = entry.get("local_accuracy")
-        clients = len(entry["accuracy"]["per_client"])
-        if local and (local["clients"] != sorted(set(local["clients"]))
-                      or any(not 0 <= c < clients for c in local["clients"])):
-            problems.append(Problem(source, f"{where}.local_accuracy.clients",
-                                    f"must be distinct client indices in [0, {clients}), in order"))
+        for label, listed in (("local_accuracy.clients", (entry.get("local_accuracy") or {}).get("clients")),
+                              ("clients", entry.get("clients"))):
+            if listed is not None and (listed != sorted(set(listed)) or any(not 0 <= c < clients for c in listed)):
+                problems.append(Problem(source, f"{where}.{label}",
+                                        f"must be distinct client indices in [0, {clients}), in order"))
         for label, counters in (("cumulative", [entry["cumulative"]]), ("per_client", entry["per_client"])):
             for c in counters:
                 wrong = sorted(k for k in TOTAL_COUNTERS if not _is_int(c[k]) or c[k] < 0)
@@ -231,24 +299,30 @@ def check_log(record: dict[str, Any], source: str) -> list[Problem]:
     :func:`check_shape` passed)."""
     problems: list[Problem] = []
     running: dict[str, Any] = {}
+    n = num_clients(record)
     for i, entry in enumerate(record["rounds"]):
         where = f"rounds[{i}]"
         if entry["round"] != i + 1:
             problems.append(Problem(source, f"{where}.round", f"is {entry['round']}, expected {i + 1}"))
-        per_acc = entry["accuracy"]["per_client"]
-        if not per_acc or not _same(entry["accuracy"]["mean"], sum(per_acc) / len(per_acc)):
+        per_acc = client_accuracies(entry["accuracy"], n)
+        if len(per_acc) != n:
+            problems.append(Problem(source, f"{where}.accuracy.per_client",
+                                    f"{len(per_acc)} accuracies for {n} clients"))
+        elif not _same(entry["accuracy"]["mean"], sum(per_acc) / n):
             problems.append(Problem(source, f"{where}.accuracy.mean",
                                     f"is {entry['accuracy']['mean']!r}, the per-client accuracies give "
-                                    f"{(sum(per_acc) / len(per_acc)) if per_acc else None!r}"))
+                                    f"{sum(per_acc) / n!r}"))
         local = entry.get("local_accuracy")
         if local is not None and (not local["per_client"] or len(local["per_client"]) != len(local["clients"])
                                   or not _same(local["mean"], sum(local["per_client"]) / len(local["per_client"]))):
             problems.append(Problem(source, f"{where}.local_accuracy",
                                     "needs one accuracy per scored client and their mean"))
         clients = entry["per_client"]
-        if len(clients) != len(per_acc):
+        listed = len(entry["clients"]) if "clients" in entry else n
+        if len(clients) != listed:
             problems.append(Problem(source, f"{where}.per_client",
-                                    f"{len(clients)} clients but {len(per_acc)} per-client accuracies"))
+                                    f"{len(clients)} clients' counters for {listed} clients "
+                                    f"({'listed in clients' if 'clients' in entry else 'every client'})"))
         for key, value in entry["cumulative"].items():
             expected = running.get(key, 0) + sum(c.get(key, 0) for c in clients)
             if not _same(value, expected):

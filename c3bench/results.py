@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from c3bench.jsonfiles import canonical_json, write_atomic  # noqa: F401 - re-exported
 from c3bench.record_log import (  # noqa: F401 - re-exported: the record's names, read from here by most callers
     TOTAL_COUNTERS,
     VOLATILE,
+    accuracy_entry,
     best_round,
     check_log,
     check_shape,
     check_values,
+    client_accuracies,
+    comparable_round,
+    counters_entry,
     local_totals,
+    num_clients,
+    round_clients,
     strip_volatile,
     totals_from_rounds,
 )
 
-SCHEMA = "c3bench.result/1"
+# /2: round entries list only the clients that took part and give an accuracy shared by every client
+# once (c3bench.record_log); a /1 record is a /2 record that lists every client, so one reader reads both.
+SCHEMA = "c3bench.result/2"
+SCHEMA_V1 = "c3bench.result/1"
+READABLE = (SCHEMA, SCHEMA_V1)
 STATUSES = ("running", "completed", "budget-stopped", "interrupted")
 REQUIRED = ("schema", "name", "status", "config", "config_hash", "rounds", "totals", "environment", "digest")
 CONVENTIONS = {
@@ -43,8 +52,10 @@ class ResultError(ValueError):
     """A result file that cannot be used; the message names the file and the problem."""
 
 
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+def digest_repeats_shared(record: dict[str, Any]) -> bool:
+    """Whether the record's data digest hashes a tensor shared by clients once per client (schema /1;
+    see ``Federation.digest``)."""
+    return record.get("schema") == SCHEMA_V1
 
 
 def compute_digest(record: dict[str, Any]) -> str:
@@ -64,31 +75,6 @@ def seal(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``. The file gets
-    ordinary permissions (0666 less the umask, 0644 usually), not mkstemp's private 0600."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(text, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_record(path: Path, record: dict[str, Any]) -> dict[str, Any]:
     """Seal (add the digest) and write atomically; returns the sealed record."""
     sealed = seal(record)
@@ -104,8 +90,9 @@ def validate_record(record: Any, source: str, check_content: bool = True) -> dic
     missing = [k for k in REQUIRED if k not in record]
     if missing:
         raise ResultError(f"{source}: not a c3bench result; missing field(s): {', '.join(missing)}.")
-    if record["schema"] != SCHEMA:
-        raise ResultError(f"{source}: unsupported schema {record['schema']!r} (this c3bench reads {SCHEMA}).")
+    if record["schema"] not in READABLE:
+        raise ResultError(f"{source}: unsupported schema {record['schema']!r} (this c3bench reads "
+                          f"{' and '.join(READABLE)}).")
     if record["status"] not in STATUSES:
         raise ResultError(f"{source}: unknown status {record['status']!r}.")
     if not isinstance(record["rounds"], list) or not isinstance(record["totals"], dict):
@@ -116,8 +103,13 @@ def validate_record(record: Any, source: str, check_content: bool = True) -> dic
             f"{source}: digest mismatch: the file was changed after c3bench wrote it "
             f"(stored {str(record['digest'])[:20]}..., content gives {expected[:20]}...). Re-run to regenerate it."
         )
-    if not check_content:
-        return record
+    if check_content:
+        check_record_content(record, source)
+    return record
+
+
+def check_record_content(record: dict[str, Any], source: str) -> None:
+    """Shape, values and the per-round log against the totals; ResultError naming the first problems."""
     problems = check_shape(record, source)
     if not problems:
         problems = check_values(record, source) or check_log(record, source)
@@ -125,7 +117,6 @@ def validate_record(record: Any, source: str, check_content: bool = True) -> dic
         shown = "; ".join(f"{p.field}: {p.message}" for p in problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise ResultError(f"{source}: not a usable c3bench result: {shown}{more}.")
-    return record
 
 
 def _reject_constant(name: str) -> float:
@@ -139,10 +130,11 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def load_record(path: str | Path, check_content: bool = True) -> dict[str, Any]:
+def load_record(path: str | Path, check_content: bool = True, with_log: bool = True) -> dict[str, Any]:
     """Read a record, refusing (ResultError, naming the file) anything malformed, edited or inconsistent.
     ``check_content=False`` stops after the schema and the digest (for callers that report the
-    content problems themselves, field by field)."""
+    content problems themselves, field by field). A record of a run still running (or killed) is its
+    header; ``with_log`` completes it with the rounds its run has logged (``c3bench.round_log``)."""
     path = Path(path)
     if not path.is_file():
         raise ResultError(f"{path}: no such file.")
@@ -157,10 +149,27 @@ def load_record(path: str | Path, check_content: bool = True) -> dict[str, Any]:
         raise ResultError(f"{path}: not a text file.") from None
     except (OSError, RecursionError) as exc:
         raise ResultError(f"{path}: cannot be read ({type(exc).__name__}).") from None
-    record = validate_record(record, str(path), check_content)
-    if check_content:  # every total the log gives, also those a record written by an older c3bench lacks
-        record["totals"] = totals_from_rounds(record["rounds"])
+    record = validate_record(record, str(path), check_content=False)
+    if with_log and record["status"] == "running":
+        record = _with_logged_rounds(path, record)
+    if check_content:
+        check_record_content(record, str(path))
+        record["totals"] = totals_from_rounds(record["rounds"])  # also those a record of an older c3bench lacks
     return record
+
+
+def _with_logged_rounds(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """A running run's record with the rounds its log holds so far (the result file is then a header)."""
+    from c3bench import round_log
+
+    log = round_log.log_path(path)
+    if record["rounds"] or not log.is_file():
+        return record
+    try:
+        rounds = round_log.read_rounds(log)
+    except round_log.RoundLogError as exc:
+        raise ResultError(f"{path}: its run's round log {exc}.") from None
+    return {**record, "rounds": rounds, "totals": totals_from_rounds(rounds)}
 
 
 def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:

@@ -4,6 +4,13 @@ checkpoint, and write the result record (the runner is the only writer of record
 Budgets are exact: before each round the method's state is snapshotted; if a charge during the
 round would exceed a budget, the ledger raises, the round is rolled back, and the run ends
 ``budget-stopped`` with the totals of the rounds that fit.
+
+Files, so that a round costs what the round wrote: each finished round is appended to the run's round
+log (``c3bench.round_log``), then the checkpoint (the method's state and how many rounds are done, not
+the record) replaces the previous one. After its first round a run (re)writes the result file as a
+small header (status ``running``); the whole record is sealed and written once, when the run ends,
+stops on a budget or is interrupted. A run killed at any write resumes from its checkpoint and the
+rounds of the log it counts, to the same record.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any
 
 import torch
 
-from c3bench import registry
+from c3bench import registry, round_log
 from c3bench.accounting import BudgetExceeded, Channel, FlopMeter, Ledger, simtime
 from c3bench.accounting.devices import Fleet
 from c3bench.environment import environment
@@ -32,6 +39,7 @@ from c3bench.results import (
     CONVENTIONS,
     SCHEMA,
     config_hash,
+    counters_entry,
     load_record,
     totals_from_rounds,
     write_atomic,
@@ -164,14 +172,19 @@ class Runner:
         return record
 
     # ------------------------------------------------------------------ checkpoints
-    def _save_checkpoint(self, ctx: RunContext, method: Method, record: dict[str, Any]) -> None:
+    @property
+    def log_file(self) -> Path:
+        return round_log.log_path(self.result_file)
+
+    def _save_checkpoint(self, ctx: RunContext, method: Method, rounds: int) -> None:
+        """The state after ``rounds`` finished rounds (their entries are in the round log)."""
         buffer = io.BytesIO()
         torch.save({
             "method": method.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "ledger": ctx.ledger.finished,
             "flop_cache": ctx.meter.cache,
-            "record": record,
+            "rounds": rounds,
         }, buffer)
         write_atomic(self.checkpoint_file, buffer.getvalue())
 
@@ -186,7 +199,33 @@ class Runner:
         torch.set_rng_state(state["torch_rng"])
         ctx.ledger.restore(state["ledger"])
         ctx.meter.cache.update(state["flop_cache"])
-        return state["record"]
+        return state
+
+    def _resumed_record(self, state: dict[str, Any], federation: Federation) -> dict[str, Any]:
+        """The record to continue: the result file's header and the rounds of the log the checkpoint counts
+        (the log is cut there: a round a kill left beyond it is run again, to the same entry)."""
+        if "record" in state:  # a checkpoint of c3bench before the round log: it holds the record (schema /1)
+            record = {**state["record"], "schema": SCHEMA}
+            record["data"] = {**record["data"], "digest": federation.digest()}
+            round_log.write(self.log_file, record["rounds"])
+            return record
+        header = load_record(self.result_file, check_content=False, with_log=False)
+        try:
+            rounds = round_log.read_rounds(self.log_file, state["rounds"])
+        except round_log.RoundLogError as exc:
+            raise ConfigError(f"cannot resume: {exc}. Run the same command with --force (instead of --resume) to "
+                              "restart the run from round 1.") from None
+        round_log.keep_rounds(self.log_file, len(rounds))
+        return {**{k: v for k, v in header.items() if k not in ("digest", "updated")}, "rounds": rounds}
+
+    def _write_header(self, record: dict[str, Any]) -> None:
+        """The result file of a run in progress: everything but the rounds, which are in the log."""
+        write_record(self.result_file, {**record, "status": "running", "rounds": [], "totals": totals_from_rounds([]),
+                                        "updated": _now()})
+
+    def _clean_up(self) -> None:
+        self.checkpoint_file.unlink(missing_ok=True)
+        self.log_file.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ the loop
     def _check_files(self, resume: bool, overwrite: bool) -> dict[str, Any] | None:
@@ -205,6 +244,7 @@ class Runner:
                 raise ConfigError(f"{self.result_file} was run {'with' if flushed else 'without'} --flush-denormal; "
                                   f"resume it {'with' if flushed else 'without'} it too.")
             if previous["status"] in ("completed", "budget-stopped"):
+                self._clean_up()  # what a kill right after the final write left
                 return previous
         elif self.result_file.exists() and not overwrite:
             raise ConfigError(
@@ -225,14 +265,14 @@ class Runner:
         finally:
             local, ctx.local_scores = ctx.local_scores.entry(), None
         accuracies = evaluate(method, federation, ctx.device, charged=charged)
-        per_client = ctx.ledger.end_round()
+        per_client = ctx.ledger.end_round()  # the clients that took part only
         timing = method.timing()
         return {
             "round": r + 1,
-            "accuracy": {"per_client": accuracies, "mean": sum(accuracies) / len(accuracies)},
+            "accuracy": accuracies.entry(),
             **({"local_accuracy": local} if local is not None else {}),
             "cumulative": ctx.ledger.finished.as_dict(),
-            "per_client": [c.as_dict() for c in per_client],
+            **counters_entry({c: k.as_dict() for c, k in per_client.items()}, federation.num_clients),
             "wall_s": time.perf_counter() - began,
             "sim_time_s": simtime.simulate_round(timing.schedule, timing.bandwidth_shares, per_client, fleet),
             "extra": extra,
@@ -279,10 +319,12 @@ class Runner:
 
     def _loop(self, federation: Federation, ctx: RunContext, method: Method, fleet: Fleet, resume: bool) -> dict[str, Any]:
         if resume:
-            record = self._load_checkpoint(ctx, method)
+            record = self._resumed_record(self._load_checkpoint(ctx, method), federation)
         else:
             record = self._base_record(federation, method, ctx, fleet)
-            self._save_checkpoint(ctx, method, record)
+            round_log.start(self.log_file)
+            self._save_checkpoint(ctx, method, 0)
+        header_written = False
         start = len(record["rounds"])
         self.callbacks.on_start(self.run, start)
         ctx.ledger.budgets = self.run.budgets
@@ -301,31 +343,36 @@ class Runner:
                     torch.set_rng_state(snapshot[1])
                     ctx.ledger.abort_round()
                     if not record["rounds"]:
-                        self.checkpoint_file.unlink(missing_ok=True)
+                        self._clean_up()
                         raise NoRoundFits(self._no_round_message(exc)) from None
                     record["status"] = "budget-stopped"
                     record["budget_stop"] = {"round": r + 1, "what": exc.what, "would_use": exc.used, "budget": exc.budget}
                     break
+                # order matters for a kill at any point: log, then header, then the checkpoint that counts it
+                entry = round_log.append(self.log_file, entry)
                 record["rounds"].append(entry)
-                record["totals"] = totals_from_rounds(record["rounds"])
-                record["updated"] = _now()
-                write_record(self.result_file, record)
-                self._save_checkpoint(ctx, method, record)
+                if not header_written:
+                    self._write_header(record)
+                    header_written = True
+                self._save_checkpoint(ctx, method, len(record["rounds"]))
                 self.callbacks.on_round(entry)
             else:
                 record["status"] = "completed" if end == self.run.rounds else "interrupted"
         except KeyboardInterrupt:
             record["status"] = "interrupted"
-            record["updated"] = _now()
-            sealed = write_record(self.result_file, record)
+            sealed = self._write_record(record)
             self.callbacks.on_end(sealed)
             raise
-        record["totals"] = totals_from_rounds(record["rounds"])
-        record["updated"] = _now()
-        sealed = write_record(self.result_file, record)
-        self.checkpoint_file.unlink(missing_ok=True)
+        sealed = self._write_record(record)
+        self._clean_up()
         self.callbacks.on_end(sealed)
         return sealed
+
+    def _write_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The whole record, sealed, in one atomic write (the run's end, a budget stop or an interrupt)."""
+        record["totals"] = totals_from_rounds(record["rounds"])
+        record["updated"] = _now()
+        return write_record(self.result_file, record)
 
 
 def run(spec: RunSpec, out_dir: str | Path = "results", resume: bool = False, overwrite: bool = False,

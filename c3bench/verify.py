@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from c3bench.results import execution_flags, strip_volatile
+from c3bench.results import (
+    comparable_round,
+    digest_repeats_shared,
+    execution_flags,
+    num_clients,
+    strip_volatile,
+)
 
 EXACT_COUNTERS = ("client_flops", "server_flops", "client_fwd_macs", "server_fwd_macs", "samples",
                   "messages_up", "messages_down", "messages_peer")
@@ -86,6 +92,9 @@ def compare(claimed: dict[str, Any], rerun: dict[str, Any], identical: bool, byt
     a, b = claimed["rounds"], rerun["rounds"]
     if len(a) != len(b) or claimed["status"] != rerun["status"]:
         return [f"{len(a)} rounds ({claimed['status']}) claimed, the re-run gives {len(b)} ({rerun['status']})"]
+    # entries of either schema, in one form: every client's accuracy, the counters of those that took part
+    a = [comparable_round(x, num_clients(claimed)) for x in a]
+    b = [comparable_round(y, num_clients(rerun)) for y in b]
     if identical:
         diffs = []
         for i, (x, y) in enumerate(zip(strip_volatile(a), strip_volatile(b), strict=True)):
@@ -146,8 +155,12 @@ def verify_entry(path: Path, record: dict[str, Any], data_root: str | None = Non
         identical = same_platform(record, environment())
         began = time.perf_counter()
         prefix = rounds is not None and rounds < len(record["rounds"])
+        run = resolve(spec_of(record, data_root))
+        federation = run.protocol_cls().build(run.protocol_params, run.spec.seed, Path(data_root) if data_root else None)
         with tempfile.TemporaryDirectory() as tmp:
-            rerun = Runner(resolve(spec_of(record, data_root)), tmp, stop_after=rounds if prefix else None).execute()
+            rerun = Runner(run, tmp, federation=federation, stop_after=rounds if prefix else None).execute()
+        if digest_repeats_shared(record):  # the entry's digest hashes shared tensors per client (schema /1)
+            rerun = {**rerun, "data": {**rerun["data"], "digest": federation.digest(repeat_shared=True)}}
         claimed = {**record, "rounds": record["rounds"][:rounds], "status": rerun["status"]} if prefix else record
         diffs = compare(claimed, rerun, identical)
         return Verdict(str(path), not diffs, "identical" if identical else "tolerance", diffs,

@@ -56,7 +56,7 @@ def local_evaluation(record: dict[str, Any], checkpoint: str | None = None,
         state = torch.load(checkpoint, weights_only=False)
         method.load_state_dict(state["method"])
         torch.set_rng_state(state["torch_rng"])
-        done = len(state["record"]["rounds"])
+        done = state["rounds"] if "rounds" in state else len(state["record"]["rounds"])  # older checkpoints
     else:
         done = len(record["rounds"]) - 1
         for r in range(done):
@@ -64,7 +64,7 @@ def local_evaluation(record: dict[str, Any], checkpoint: str | None = None,
             method.run_round(r)
             ctx.ledger.end_round()
     with ctx.ledger.uncharged():
-        before = evaluate(method, federation, ctx.device)
+        before = evaluate(method, federation, ctx.device).per_client
     replay_matches = done == 0 or abs(sum(before) / len(before) - logged[done - 1]) < 1e-9
     ctx.ledger.begin_round()
     global_state = method.global_model.state_dict()

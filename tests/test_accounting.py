@@ -84,8 +84,8 @@ def test_deferred_counts_stay_on_the_device_until_the_round_ends_and_then_equal_
             assert isinstance(ledger.current[0].bytes_up, int) and ledger.current[0].messages_up == 1
             assert isinstance(ledger.current[1].bytes_down, torch.Tensor)  # sparse: value-dependent
         per_client = ledger.end_round()
-        assert all(isinstance(v, int) for c in per_client for v in c.as_dict().values())
-        totals.append(([c.as_dict() for c in per_client], ledger.finished.as_dict()))
+        assert all(isinstance(v, int) for c in per_client.values() for v in c.as_dict().values())
+        totals.append(({i: c.as_dict() for i, c in per_client.items()}, ledger.finished.as_dict()))
     assert totals[0] == totals[1]
     assert totals[0][1]["bytes_down"] == 10 * 4 + 40 and totals[0][1]["paper_bytes_peer"] == 0
 

@@ -181,9 +181,9 @@ def test_shared_client_relays_one_client_parameter_set(tmp_path, one_thread):
     assert all(torch.equal(states[0][k], s[k]) for s in states[1:] for k in states[0])
     # every step after the first hands the model (client part and head) to the next client, peer to peer
     size = sum(t.numel() * t.element_size() for t in states[0].values())
-    steps = sum(c.samples for c in counters) // 16
-    assert sum(c.bytes_peer for c in counters) == (steps - 1) * size
-    assert sum(c.paper_bytes_peer for c in counters) == 0  # the authors did not count it
+    steps = sum(c.samples for c in counters.values()) // 16
+    assert sum(c.bytes_peer for c in counters.values()) == (steps - 1) * size
+    assert sum(c.paper_bytes_peer for c in counters.values()) == 0  # the authors did not count it
     _, ctx2, own, _ = _adasplit(tmp_path / "own")
     ctx2.ledger.begin_round()
     own.run_round(0)

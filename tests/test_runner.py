@@ -147,7 +147,11 @@ def test_a_test_set_shared_by_clients_deploying_one_model_is_evaluated_once():
         method.predict = lambda i, x, predict=predict, calls=calls: calls.append(i) or predict(i, x)
         accuracies = evaluate(method, ctx.federation, torch.device("cpu"))
         assert len(calls) == expected_calls  # 32 test images: one batch per evaluation
-        assert len(accuracies) == 2 and (name != "fedavg" or accuracies[0] == accuracies[1])
+        assert accuracies.evaluations == expected_calls
+        per_client = accuracies.per_client
+        assert len(per_client) == 2 and (name != "fedavg" or per_client[0] == per_client[1])
+        # one evaluation served both clients: the round entry holds it once
+        assert ("all_clients" in accuracies.entry()) == (name == "fedavg")
 
 
 # ------------------------------------------------------------------------------------------ --flush-denormal

@@ -112,13 +112,15 @@ class Budgets:
 
 @dataclass
 class Ledger:
-    """Totals of finished rounds plus the round being run, split by client."""
+    """Totals of finished rounds plus the round being run, split by client. A round holds counters only
+    for the clients charged in it, so its cost follows the clients that take part, not the federation."""
 
     num_clients: int
     budgets: Budgets = field(default_factory=Budgets)
     finished: Counters = field(default_factory=Counters)
-    current: list[Counters] = field(default_factory=list)
+    current: dict[int, Counters] = field(default_factory=dict)
     charging: bool = True
+    in_round: bool = False
 
     @contextmanager
     def uncharged(self) -> Iterator[None]:
@@ -130,36 +132,43 @@ class Ledger:
             self.charging = previous
 
     def begin_round(self) -> None:
-        self.current = [Counters() for _ in range(self.num_clients)]
+        self.current = {}
+        self.in_round = True
 
     def abort_round(self) -> None:
         """Drop the round being run, charged so far (a budget stop rolls it back)."""
-        self.current = []
+        self.current = {}
+        self.in_round = False
 
     def restore(self, finished: Counters) -> None:
         """Continue from the totals of the rounds a checkpoint finished."""
         self.finished = finished
-        self.current = []
+        self.abort_round()
 
-    def end_round(self) -> list[Counters]:
-        """Close the round, fold it into the totals and return its per-client counters."""
-        per_client = [c.resolved() for c in self.current]  # one wait for the device per round, at most
-        self.finished.add(Counters.total(per_client))
-        self.current = []
+    def end_round(self) -> dict[int, Counters]:
+        """Close the round, fold it into the totals and return the counters of the clients that took
+        part (any counter non-zero), by client in ascending order."""
+        resolved = {c: self.current[c].resolved() for c in sorted(self.current)}  # one wait for the device, at most
+        per_client = {c: counters for c, counters in resolved.items() if counters != Counters()}
+        self.finished.add(Counters.total(per_client.values()))
+        self.abort_round()
         return per_client
 
     def running_total(self) -> Counters:
         out = Counters()
         out.add(self.finished)
-        out.add(Counters.total(self.current))
+        out.add(Counters.total(self.current.values()))
         return out.resolved()
 
     def _bucket(self, client: int) -> Counters:
-        if not self.current:
+        if not self.in_round:
             raise RuntimeError("charge outside a round: call Ledger.begin_round() first")
         if not 0 <= client < self.num_clients:
             raise IndexError(f"client {client} out of range 0..{self.num_clients - 1}")
-        return self.current[client]
+        bucket = self.current.get(client)
+        if bucket is None:
+            bucket = self.current[client] = Counters()
+        return bucket
 
     def _charge(self, client: int, amounts: dict[str, int], budget: tuple[str, str, float | None] | None) -> None:
         """Add ``amounts`` to the client's counters; then, if ``budget`` = (what, total field, limit)

@@ -24,8 +24,9 @@ These parts are composed by the method's schedule, which the method declares in 
   follow its server work. Round = the last download's end. Client ``i`` arrives at
   compute_i + peer_i + upload_i; the server starts it at max(arrival, server free).
 
-Extension point: ``register_schedule(name)`` adds a composition rule (a function of the per-client
-``ClientTime`` list returning the round's seconds) that a method can name in its timing. A method
+Extension point: ``register_schedule(name)`` adds a composition rule (a function of the
+``ClientTime`` list of the clients that took part in the round, in client order, returning the round's
+seconds) that a method can name in its timing. A method
 that allocates the server's bandwidth itself (EdgeSplit) gives ``bandwidth_shares`` there (one
 fraction per client, summing to at most 1).
 """
@@ -33,7 +34,7 @@ fraction per client, summing to at most 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,31 +189,48 @@ def get_schedule(name: str) -> Schedule:
 @dataclass(frozen=True)
 class RoundTime:
     total_s: float
-    per_client: tuple[ClientTime, ...]
+    per_client: tuple[ClientTime, ...]  # of the clients given, in their order
     shares: tuple[float, ...]
 
 
-def default_shares(per_client: Sequence[Counters], schedule: Schedule, fleet: Fleet) -> list[float]:
-    """Equal shares among the active clients (parallel schedules), or the whole bandwidth (turns)."""
+PerClient = Sequence[Counters] | Mapping[int, Counters]
+
+
+def _by_client(per_client: PerClient) -> Mapping[int, Counters]:
+    return per_client if isinstance(per_client, Mapping) else dict(enumerate(per_client))
+
+
+def default_shares(per_client: PerClient, schedule: Schedule, fleet: Fleet) -> list[float]:
+    """Equal shares among the active clients (parallel schedules), or the whole bandwidth (turns); one
+    share per client given, in their order."""
+    counters = _by_client(per_client)
     if not schedule.shared_bandwidth:
-        return [1.0] * len(per_client)
-    probe = [client_time(c, d, fleet.server).active for c, d in zip(per_client, fleet.devices, strict=True)]
+        return [1.0] * len(counters)
+    probe = [client_time(c, fleet.devices[i], fleet.server).active for i, c in counters.items()]
     n = max(1, sum(probe))
     return [1.0 / n if a else 0.0 for a in probe]
 
 
-def round_time(per_client: Sequence[Counters], fleet: Fleet, schedule: str,
+def round_time(per_client: PerClient, fleet: Fleet, schedule: str,
                shares: Sequence[float] | None = None) -> RoundTime:
-    """Simulated seconds of one round from its per-client counters."""
-    if len(per_client) != len(fleet):
+    """Simulated seconds of one round from its per-client counters: one per client of the fleet, or a
+    mapping client -> counters of the clients that took part (the others did nothing, and every
+    schedule leaves out a client that did nothing). ``shares``: one per client of the fleet."""
+    counters = _by_client(per_client)
+    if not isinstance(per_client, Mapping) and len(per_client) != len(fleet):
         raise ValueError(f"{len(per_client)} clients' counters but {len(fleet)} devices")
+    if any(not 0 <= i < len(fleet) for i in counters):
+        raise ValueError(f"a client outside the fleet of {len(fleet)} devices")
     sched = get_schedule(schedule)
     if shares is None:
-        shares = default_shares(per_client, sched, fleet)
-    elif len(shares) != len(per_client) or sum(shares) > 1.0 + 1e-6:
+        given = default_shares(counters, sched, fleet)
+    elif len(shares) != len(fleet) or sum(shares) > 1.0 + 1e-6:
         raise ValueError("bandwidth shares need one entry per client and must sum to at most 1")
-    times = tuple(client_time(c, d, fleet.server, s) for c, d, s in zip(per_client, fleet.devices, shares, strict=True))
-    return RoundTime(sched.compose(times), times, tuple(shares))
+    else:
+        given = [shares[i] for i in counters]
+    times = tuple(client_time(c, fleet.devices[i], fleet.server, s) for (i, c), s in zip(counters.items(), given,
+                                                                                          strict=True))
+    return RoundTime(sched.compose(times), times, tuple(given))
 
 
 # ------------------------------------------------------------------------------------ runner glue
@@ -226,6 +244,6 @@ def fleet_for_run(num_clients: int, protocol_devices: Sequence[Any], devices_con
     return default_fleet(num_clients, list(protocol_devices))
 
 
-def simulate_round(schedule: str, shares: Sequence[float] | None, per_client: Sequence[Counters], fleet: Fleet) -> float:
+def simulate_round(schedule: str, shares: Sequence[float] | None, per_client: PerClient, fleet: Fleet) -> float:
     """The round's simulated seconds under a method's declared schedule and bandwidth shares."""
     return round_time(per_client, fleet, schedule, shares).total_s

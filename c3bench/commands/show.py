@@ -11,6 +11,13 @@ from c3bench.console import load_records, out, user_errors
 from c3bench.units import human_bytes, human_flops
 
 
+def _per_client(accuracy: dict) -> str:
+    if "all_clients" in accuracy:
+        return f"all {accuracy['all_clients']:.0f}"
+    shown = " ".join(f"{a:.0f}" for a in accuracy["per_client"][:20])
+    return shown + (f" ... ({len(accuracy['per_client'])} clients)" if len(accuracy["per_client"]) > 20 else "")
+
+
 def _show_one(source: str, record: dict) -> None:
     from rich.table import Table
 
@@ -39,7 +46,7 @@ def _show_one(source: str, record: dict) -> None:
     for r in record["rounds"]:
         c = r["cumulative"]
         table.add_row(str(r["round"]), f"{r['accuracy']['mean']:.2f}",
-                      " ".join(f"{a:.0f}" for a in r["accuracy"]["per_client"]),
+                      _per_client(r["accuracy"]),
                       human_bytes(c["bytes_up"]), human_bytes(c["bytes_down"] + c["bytes_peer"]),
                       human_flops(c["client_flops"]), human_flops(c["server_flops"]), f"{r['wall_s']:.1f}")
     out.print(table)
