@@ -13,13 +13,44 @@ class ConfigError(ValueError):
     """A user-facing configuration problem (unknown name, bad value). The CLI exits with code 2."""
 
 
+def _initials(name: str) -> str:
+    """'learning_rate' -> 'lr', 'weight-decay' -> 'wd' (names of two words or more; '' otherwise)."""
+    words = [w for w in name.replace("-", "_").split("_") if w]
+    return "".join(w[0] for w in words).lower() if len(words) > 1 else ""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' Did you mean X?' when a close match exists, else ''."""
+    """Return ' Did you mean X?' when a close match exists, else ''. Close: similar spelling
+    (difflib), one name's initials being the other ('learning_rate' and 'lr'), or one name
+    containing the other ('lr_rate' and 'lr')."""
     options = list(choices)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
-    if not close:  # 'lr_rate' -> 'lr': one name contained in the other
+    if not close:
+        lowered = word.lower()
+        close = [o for o in options if o and (_initials(word) == o.lower() or _initials(o) == lowered)][:1]
+    if not close:
         close = sorted((o for o in options if o and (o in word or word in o)), key=len, reverse=True)[:1]
     return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def declared_by(key: str, exclude: str | None = None) -> str:
+    """' It is a hyperparameter of fedprox and scaffold.' for a key other registered methods declare
+    (``exclude``: the method that does not), else ''."""
+    from c3bench import registry
+
+    owners = []
+    for name in registry.METHODS.names():
+        if name == exclude:
+            continue
+        try:
+            if registry.space(registry.get_method(name)).get(key) is not None:
+                owners.append(name)
+        except ConfigError:  # a plug-in that does not load
+            continue
+    if not owners:
+        return ""
+    listed = owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + f" and {owners[-1]}"
+    return f" '{key}' is a hyperparameter of {listed}" + (f", not of {exclude}." if exclude else ".")
 
 
 def _parse_bool(text: str) -> bool:
@@ -114,8 +145,10 @@ class HParamSpace:
             param = self.get(name)
             if param is None:
                 known = ", ".join(self.names()) or "(none)"
+                hint = did_you_mean(name, self.names())
+                method = owner.split("'")[1] if owner.startswith("method '") else None
                 raise ConfigError(
-                    f"{owner} has no hyperparameter '{name}'.{did_you_mean(name, self.names())} "
+                    f"{owner} has no hyperparameter '{name}'.{hint or (declared_by(name, method) if method else '')} "
                     f"Valid keys: {known}."
                 )
             values[name] = param.parse(raw)

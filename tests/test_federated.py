@@ -9,11 +9,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from c3bench.methods.fednova import normalizer
 
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError
 from c3bench.method import derive_seed
+from c3bench.methods.fednova import normalizer
 from c3bench.models import build_backbone
 from c3bench.results import strip_volatile
 from c3bench.runner import Callbacks, Runner, resolve
