@@ -13,7 +13,7 @@ from typer.core import TyperGroup, TyperOption
 
 import c3bench
 from c3bench.commands import register_all
-from c3bench.console import err
+from c3bench.console import ConsoleHandler, err
 from c3bench.log import configure
 
 # the top-level command list follows a study's workflow; the rest (reference, tools) after it
@@ -65,7 +65,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
           quiet: bool = typer.Option(False, "--quiet", "-q", help="Show only warnings and errors (messages go "
                                      "through Python logging, logger 'c3bench').")) -> None:
     """Benchmark federated and split learning on accuracy, bandwidth and client compute (C3-Score)."""
-    configure(-1 if quiet else min(verbose, 1))
+    configure(ConsoleHandler(), -1 if quiet else min(verbose, 1))
 
 
 register_all(app)

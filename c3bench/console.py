@@ -4,6 +4,7 @@ the turning of user errors into one line and exit code 2, and output formats."""
 from __future__ import annotations
 
 import functools
+import logging
 import shutil
 import sys
 from enum import Enum
@@ -24,6 +25,26 @@ def _width(stream) -> int | None:
 
 out = Console(width=_width(sys.stdout))  # data
 err = Console(stderr=True, width=_width(sys.stderr))  # messages, progress
+
+
+_PREFIX = {logging.WARNING: ("warning: ", "yellow"), logging.ERROR: ("error: ", "bold red"),
+           logging.CRITICAL: ("error: ", "bold red")}
+
+
+class ConsoleHandler(logging.Handler):
+    """Writes c3bench's log records on the stderr console: warnings as ``warning: ...`` in yellow,
+    errors as ``error: ...`` in red, debug dimmed; the text itself is never read as markup."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from rich.text import Text
+
+            prefix, style = _PREFIX.get(record.levelno, ("", ""))
+            text = Text(prefix, style=style) if prefix else Text()
+            text.append(self.format(record), style="dim" if record.levelno < logging.INFO else "")
+            err.print(text, soft_wrap=True, highlight=False)
+        except Exception:  # a broken stream must not take the run down
+            self.handleError(record)
 
 
 class Format(str, Enum):

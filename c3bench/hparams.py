@@ -33,26 +33,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def declared_by(key: str, exclude: str | None = None) -> str:
-    """' It is a hyperparameter of fedprox and scaffold.' for a key other registered methods declare
-    (``exclude``: the method that does not), else ''."""
-    from c3bench import registry
-
-    owners = []
-    for name in registry.METHODS.names():
-        if name == exclude:
-            continue
-        try:
-            if registry.space(registry.get_method(name)).get(key) is not None:
-                owners.append(name)
-        except ConfigError:  # a plug-in that does not load
-            continue
-    if not owners:
-        return ""
-    listed = owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + f" and {owners[-1]}"
-    return f" '{key}' is a hyperparameter of {listed}" + (f", not of {exclude}." if exclude else ".")
-
-
 def _parse_bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -138,19 +118,17 @@ class HParamSpace:
         quiet = {p.name: p.default for p in self.params if not p.record_default}
         return {k: v for k, v in values.items() if k not in quiet or v != quiet[k]}
 
-    def resolve(self, overrides: Mapping[str, Any], owner: str) -> dict[str, Any]:
-        """Defaults updated with validated overrides; unknown names raise ConfigError."""
+    def resolve(self, overrides: Mapping[str, Any], owner: str,
+                elsewhere: Callable[[str], str] = lambda name: "") -> dict[str, Any]:
+        """Defaults updated with validated overrides; unknown names raise ConfigError with a
+        did-you-mean, else with ``elsewhere(name)`` (e.g. which other methods take it)."""
         values = self.defaults()
         for name, raw in overrides.items():
             param = self.get(name)
             if param is None:
                 known = ", ".join(self.names()) or "(none)"
-                hint = did_you_mean(name, self.names())
-                method = owner.split("'")[1] if owner.startswith("method '") else None
-                raise ConfigError(
-                    f"{owner} has no hyperparameter '{name}'.{hint or (declared_by(name, method) if method else '')} "
-                    f"Valid keys: {known}."
-                )
+                hint = did_you_mean(name, self.names()) or elsewhere(name)
+                raise ConfigError(f"{owner} has no hyperparameter '{name}'.{hint} Valid keys: {known}.")
             values[name] = param.parse(raw)
         return values
 

@@ -15,8 +15,9 @@ from typing import Any
 from c3bench import configs, registry
 from c3bench.accounting import Budgets
 from c3bench.accounting.devices import normalize_spec
-from c3bench.hparams import ConfigError, HParamSpace, declared_by, did_you_mean
+from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
 from c3bench.method import Method
+from c3bench.registry import declared_by
 from c3bench.results import config_hash, execution_flags
 
 
@@ -87,10 +88,12 @@ def _split_overrides(overrides: dict[str, Any], method_space: HParamSpace, proto
     return m_over, p_over
 
 
-def _check_in_file(space: HParamSpace, values: dict[str, Any], source: str, where: str, owner: str) -> None:
-    """Validate a configuration file's values for one method or protocol; an error names the file."""
+def _check_in_file(space: HParamSpace, values: dict[str, Any], source: str, where: str, owner: str,
+                   method: str | None = None) -> None:
+    """Validate a configuration file's values for one method or protocol; an error names the file
+    (and, for a method's key, which other methods take it)."""
     try:
-        space.resolve(values, owner)
+        space.resolve(values, owner, lambda key: declared_by(key, method) if method else "")
     except ConfigError as exc:
         raise ConfigError(f"{source}, {where}: {exc}") from None
 
@@ -118,7 +121,7 @@ def _from_config(spec: RunSpec) -> tuple[RunSpec, dict[str, Any]]:
                                   f"{did_you_mean(key, names) or declared_by(key)} Their keys: {', '.join(names)}.")
     method_cls = classes[run.method]
     in_file = study.method_params_for(run, method_cls.family, set(declared[run.method].names()))
-    _check_in_file(declared[run.method], in_file, source, f"run '{run.name}'", f"method '{run.method}'")
+    _check_in_file(declared[run.method], in_file, source, f"run '{run.name}'", f"method '{run.method}'", run.method)
     method_params = {**in_file, **spec.method_params}
     protocol_space = registry.space(registry.get_protocol(study.protocol))
     _check_in_file(protocol_space, {**study.protocol_params, **run.protocol_params}, source, "[protocol_params]",
