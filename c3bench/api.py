@@ -85,22 +85,22 @@ def load_model(record: Record | str | Path, folder: str | Path | None = None, de
 
 def scores(records: Iterable[Record | str | Path], bmax: float | None = None, cmax: float | None = None,
            temperature: float = 8.0, convention: str = "c3bench", as_frame: bool = False):
-    """The C3 table of records (or paths): runs that differ only in seed grouped, best C3 first.
+    """The C3 table of records (or paths): runs that differ only in seed grouped, best C3 first within
+    each protocol and protocol parameters.
 
-    Returns a list of rows (dicts: method, params, protocol, seeds, rounds, accuracy_mean, ...,
-    bandwidth_gb, client_tflops, c3), or a pandas DataFrame with ``as_frame=True``. Bmax and Cmax
-    default, per protocol, to the largest among the records (as the paper's tables do).
+    Returns a list of rows (dicts: method, params, settings, protocol, protocol_params, seeds, rounds,
+    accuracy_mean, accuracy_std (None for one seed), ..., bandwidth_gb, client_tflops, c3), or a pandas
+    DataFrame with ``as_frame=True``. Bmax and Cmax default, per protocol and protocol parameters, to
+    the largest among the records (as the paper's tables do).
     """
-    from c3bench.score import score_table
+    from c3bench.score import score_blocks
 
     loaded = [(str(r), load(r)[0]) if isinstance(r, str | Path) else (r.get("name", "record"), r) for r in records]
     rows: list[dict[str, Any]] = []
-    protocols = sorted({r["config"]["protocol"] for _, r in loaded})
-    for protocol in protocols:
-        table, budgets = score_table([x for x in loaded if x[1]["config"]["protocol"] == protocol], bmax, cmax,
-                                     temperature, convention)
-        rows += [{**row.as_dict(), "bmax_gb": budgets["bmax_gb"], "cmax_tflops": budgets["cmax_tflops"],
-                  "temperature": temperature, "convention": convention} for row in table]
+    for block in score_blocks(loaded, bmax, cmax, temperature, convention):
+        rows += [{**row.as_dict(), "protocol_params": block.protocol_params, "bmax_gb": block.scale["bmax_gb"],
+                  "cmax_tflops": block.scale["cmax_tflops"], "temperature": temperature, "convention": convention}
+                 for row in block.rows]
     if not as_frame:
         return rows
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import shutil
+import os
 import sys
 from enum import Enum
 from typing import Any
@@ -19,8 +19,12 @@ from c3bench.results import ResultError
 
 
 def _width(stream) -> int | None:
-    """The terminal's width on a terminal; when piped, wide enough never to wrap a table row."""
-    return None if stream.isatty() else max(shutil.get_terminal_size((250, 24)).columns, 250)
+    """The terminal's width on a terminal; when piped, COLUMNS if set, else wide enough never to wrap
+    a table row."""
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else 250
 
 
 out = Console(width=_width(sys.stdout))  # data

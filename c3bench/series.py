@@ -17,9 +17,11 @@ from typing import Any
 from c3bench.conventions import CONVENTIONS
 from c3bench.results import canonical_json, group_by_config
 from c3bench.score import c3_score, measures
+from c3bench.settings_text import SYMBOLS, setting_text  # noqa: F401 - SYMBOLS re-exported
+from c3bench.settings_text import flatten as _flatten
+from c3bench.settings_text import key_text as _key_text
+from c3bench.settings_text import short as _short
 
-SYMBOLS = {"kappa": "κ", "eta": "η", "mu": "μ", "beta": "β", "lambda": "λ", "gamma": "γ", "lam": "λ", "tau": "τ",
-           "alpha": "α"}
 # one (colour, marker) per built-in method, the same in every figure
 METHOD_STYLES = {
     "fedavg": ("tab:blue", "o"),
@@ -152,20 +154,6 @@ def config_points(records: Records, convention: str = "c3bench", min_seeds: int 
     return points
 
 
-def _flatten(config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration as ``name -> value``, without what names the group (method, protocol, hashes)."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in ("method", "protocol", "protocol_hash", "protocol_version", "seed"):
-            continue
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                flat[sub if key.endswith("params") else f"{key}.{sub}"] = v
-        else:
-            flat[key] = value
-    return flat
-
-
 def distinguishing_setting_lists(records: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
     """config_hash -> the settings that differ among the configurations of the same method and
     protocol, each as people read it (``κ=0.3``, ``2 rounds``, ``bandwidth budget 20 MB``), from the
@@ -188,36 +176,6 @@ def distinguishing_settings(records: Sequence[dict[str, Any]]) -> dict[str, str]
     """config_hash -> :func:`distinguishing_setting_lists` joined by ', ' (what a board's settings
     column shows)."""
     return {h: ", ".join(parts) for h, parts in distinguishing_setting_lists(records).items()}
-
-
-def _amount(value: float, unit: str) -> str:
-    """20000000 -> '20 MB': the largest decimal prefix that keeps the number at least 1."""
-    for prefix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.4g} {prefix}{unit}"
-    return f"{value:.4g} {unit}"
-
-
-# settings outside the method's hyperparameters, named as people read them
-_SETTING_WORDS = {
-    "budgets.bandwidth_bytes": lambda v: "no bandwidth budget" if v is None else f"bandwidth budget {_amount(v, 'B')}",
-    "budgets.client_flops": lambda v: "no compute budget" if v is None else f"compute budget {_amount(v, 'FLOP')}",
-    "rounds": lambda v: f"{v} round{'' if v == 1 else 's'}",
-    "backbone": lambda v: f"backbone {v}",
-    "devices": lambda v: "default devices" if v is None else f"devices {v}",
-    "charge_inference": lambda v: "inference charged" if v else "inference not charged",
-}
-
-
-def setting_text(name: str, value: Any) -> str:
-    """One setting as a legend or a table shows it: a hyperparameter as ``κ=0.3`` (Greek letters
-    for the usual names), the run's other settings in words with units (``2 rounds``, ``bandwidth
-    budget 20 MB``, ``no compute budget``), never an internal key or ``=None``."""
-    if name in _SETTING_WORDS:
-        return _SETTING_WORDS[name](value)
-    if value is None:
-        return f"{_key_text(name)} unset"
-    return f"{_key_text(name)}={_short(value)}"
 
 
 _setting_text = setting_text  # the name plots.py imports
@@ -312,14 +270,6 @@ def _without(config: dict[str, Any], key: str) -> str:
     else:
         reduced["method_params"] = {k: v for k, v in config["method_params"].items() if k != key}
     return canonical_json(reduced)
-
-
-def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _key_text(key: str) -> str:
-    return SYMBOLS.get(key, key)
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
