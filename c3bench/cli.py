@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
-import click
 import typer
 import typer.rich_utils
 from typer.core import TyperGroup, TyperOption
@@ -35,7 +35,7 @@ if not sys.stdout.isatty() and not os.environ.get("TERMINAL_WIDTH"):
 class WorkflowGroup(TyperGroup):
     """Lists the commands in workflow order (:data:`WORKFLOW`), not in the order they were registered."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: (WORKFLOW.index(n) if n in WORKFLOW else len(WORKFLOW), n))
 

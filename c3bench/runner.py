@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from c3bench import deployed, registry
+from c3bench import calibration, deployed, registry
 from c3bench.accounting import BudgetExceeded, Channel, FlopMeter, Ledger, simtime
 from c3bench.accounting.devices import Fleet
 from c3bench.callbacks import Callbacks, combine
@@ -27,6 +27,7 @@ from c3bench.evaluation import LocalScores, evaluate
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError
 from c3bench.locks import RunLock, remove_stale_temporaries
+from c3bench.log import log
 from c3bench.method import Method, RunContext
 from c3bench.parallel import client_executor
 from c3bench.results import (
@@ -355,8 +356,18 @@ class Runner:
             record["models"] = deployed.save_models(method, federation, self.out_dir, self.run.name, self.run.backbone)
         sealed = write_record(self.result_file, record)
         self.checkpoint_file.unlink(missing_ok=True)
+        _learn_speed(sealed)
         self.callbacks.on_end(sealed)
         return sealed
+
+
+def _learn_speed(record: dict[str, Any]) -> None:
+    """Keep this machine's training rate from a finished run (``c3bench.calibration``), so later plans are
+    estimated without training; a cache that cannot be written changes nothing about the run."""
+    try:
+        calibration.record_run(record)
+    except OSError as exc:
+        log.debug(f"could not keep this run's speed in the calibration cache: {exc}")
 
 
 def run(spec: RunSpec, out_dir: str | Path = "results", resume: bool = False, overwrite: bool = False,
