@@ -51,7 +51,14 @@ def run(method: str | None = None, protocol: str | None = None, *, config: str |
                    data_root=str(data_root) if data_root is not None else None, name=name,
                    charge_inference=charge_inference, client_workers=client_workers,
                    stack_clients=stack_clients, device=device)
-    return Runner(resolve(spec), out, callbacks, save_model=save_model).execute(resume=resume, overwrite=force)
+    runner = Runner(resolve(spec), out, callbacks, save_model=save_model)
+    record = runner.execute(resume=resume, overwrite=force)
+    if runner.reused and save_model and "models" not in record:
+        from c3bench.log import log
+
+        log.warning(f"{runner.result_file} had already finished without saving its models; run it again with "
+                    "force=True to save them.")
+    return record
 
 
 def load(paths: str | Path | Iterable[str | Path]) -> list[Record]:

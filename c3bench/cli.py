@@ -13,8 +13,8 @@ from typer.core import TyperGroup, TyperOption
 
 import c3bench
 from c3bench.commands import register_all
-from c3bench.console import ConsoleHandler, err
-from c3bench.log import configure
+from c3bench.console import ConsoleHandler
+from c3bench.log import configure, log
 
 # the top-level command list follows a study's workflow; the rest (reference, tools) after it
 WORKFLOW = ("run", "score", "show", "plot", "reproduce", "sweep", "submit", "leaderboard",
@@ -76,7 +76,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C while starting up or between steps: no traceback
-        err.print("interrupted", style="yellow")
+        log.warning("interrupted")
         raise SystemExit(130) from None
 
 
