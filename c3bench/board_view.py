@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from c3bench.board import Board, board_rows, over_budget
 from c3bench.results import totals_from_rounds
-from c3bench.series import distinguishing_settings
+from c3bench.series import distinguishing_setting_lists
 
 if TYPE_CHECKING:
     from c3bench.score import ScoreRow
@@ -37,6 +37,7 @@ class ViewRow:
     rounds: int
     marks: Marks
     entries: list[tuple[int, str]]  # (seed, source), by seed
+    setting_list: tuple[str, ...] = ()  # the settings one by one (``settings`` joins them with ', ')
 
     @property
     def accuracy_std(self) -> float | None:
@@ -55,11 +56,12 @@ def marks(row: ScoreRow, board: Board, over: Sequence[str]) -> Marks:
 def board_view(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> list[ViewRow]:
     """The ranked rows of ``board`` for these (source, record) entries."""
     by_source = dict(records)
-    settings = distinguishing_settings([r for _, r in records]) if records else {}
+    settings = distinguishing_setting_lists([r for _, r in records]) if records else {}
     view = []
     for rank, row in enumerate(board_rows(board, records) if records else [], 1):
         over = sorted({w for f in row.files for w in over_budget(totals_from_rounds(by_source[f]["rounds"]), board)})
         entries = sorted((by_source[f]["config"]["seed"], f) for f in row.files)
-        view.append(ViewRow(rank, row, settings.get(row.config_hash) or "-",
-                            by_source[row.files[0]]["config"]["rounds"], marks(row, board, over), entries))
+        parts = tuple(settings.get(row.config_hash) or ())
+        view.append(ViewRow(rank, row, ", ".join(parts) or "-", by_source[row.files[0]]["config"]["rounds"],
+                            marks(row, board, over), entries, parts))
     return view

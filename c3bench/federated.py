@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
 from c3bench.accounting import SERVER
+from c3bench.accounting.channel import payload_bytes
 from c3bench.aggregation import weighted_average
 from c3bench.data.batches import batch_indices, make_batch
 from c3bench.hparams import HParam
@@ -281,6 +282,15 @@ class FederatedMethod(Method):
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         self.global_model.eval()
         return self._infer(self.global_model, client, x)
+
+    def deployed_model(self, client: int) -> torch.nn.Module:
+        return copy.deepcopy(self.global_model).eval()
+
+    def min_round_bytes(self) -> int | None:
+        """Each selected client downloads the global model and uploads its own (dense state dicts)."""
+        n = self.ctx.federation.num_clients
+        selected = max(1, round(self.p["sample_fraction"] * n))
+        return 2 * selected * payload_bytes(self.global_model.state_dict())[0]
 
     def local_predictor(self, client: int, state: dict[str, torch.Tensor]):
         """``client``'s local model right after its training (the state it is about to upload), as a

@@ -13,11 +13,22 @@ class ConfigError(ValueError):
     """A user-facing configuration problem (unknown name, bad value). The CLI exits with code 2."""
 
 
+def _initials(name: str) -> str:
+    """'learning_rate' -> 'lr', 'weight-decay' -> 'wd' (names of two words or more; '' otherwise)."""
+    words = [w for w in name.replace("-", "_").split("_") if w]
+    return "".join(w[0] for w in words).lower() if len(words) > 1 else ""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' Did you mean X?' when a close match exists, else ''."""
+    """Return ' Did you mean X?' when a close match exists, else ''. Close: similar spelling
+    (difflib), one name's initials being the other ('learning_rate' and 'lr'), or one name
+    containing the other ('lr_rate' and 'lr')."""
     options = list(choices)
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
-    if not close:  # 'lr_rate' -> 'lr': one name contained in the other
+    if not close:
+        lowered = word.lower()
+        close = [o for o in options if o and (_initials(word) == o.lower() or _initials(o) == lowered)][:1]
+    if not close:
         close = sorted((o for o in options if o and (o in word or word in o)), key=len, reverse=True)[:1]
     return f" Did you mean '{close[0]}'?" if close else ""
 
@@ -107,17 +118,17 @@ class HParamSpace:
         quiet = {p.name: p.default for p in self.params if not p.record_default}
         return {k: v for k, v in values.items() if k not in quiet or v != quiet[k]}
 
-    def resolve(self, overrides: Mapping[str, Any], owner: str) -> dict[str, Any]:
-        """Defaults updated with validated overrides; unknown names raise ConfigError."""
+    def resolve(self, overrides: Mapping[str, Any], owner: str,
+                elsewhere: Callable[[str], str] = lambda name: "") -> dict[str, Any]:
+        """Defaults updated with validated overrides; unknown names raise ConfigError with a
+        did-you-mean, else with ``elsewhere(name)`` (e.g. which other methods take it)."""
         values = self.defaults()
         for name, raw in overrides.items():
             param = self.get(name)
             if param is None:
                 known = ", ".join(self.names()) or "(none)"
-                raise ConfigError(
-                    f"{owner} has no hyperparameter '{name}'.{did_you_mean(name, self.names())} "
-                    f"Valid keys: {known}."
-                )
+                hint = did_you_mean(name, self.names()) or elsewhere(name)
+                raise ConfigError(f"{owner} has no hyperparameter '{name}'.{hint} Valid keys: {known}.")
             values[name] = param.parse(raw)
         return values
 

@@ -123,6 +123,18 @@ class Method(ABC):
         """Facts about this instance worth recording (for example a cut point)."""
         return {}
 
+    def deployed_model(self, client: int) -> torch.nn.Module:
+        """``client``'s deployed model as one module of the run's backbone (normalised images ->
+        logits), a copy that predicts as :meth:`predict` does, without the channel: what ``--save-model``
+        writes (:mod:`c3bench.deployed`). Methods that cannot give one leave this unimplemented."""
+        raise NotImplementedError(f"method '{self.name}' cannot hand over its deployed model")
+
+    def min_round_bytes(self) -> int | None:
+        """A lower bound on the bytes of the first round, known from the configuration before training
+        (FL: every selected client downloads and uploads the model), or None: a bandwidth budget below
+        it is refused before any round trains."""
+        return None
+
     def score_local(self, client: int, predict: Callable[[torch.Tensor], torch.Tensor]) -> None:
         """Report ``client``'s model right after its training in this round, for methods whose clients
         train a model other than the one they deploy: ``predict`` maps normalised images to logits.

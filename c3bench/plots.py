@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,11 @@ from c3bench.series import (  # noqa: E402 - the pure part of the figures, drawn
 )
 
 FORMATS = (".png", ".svg", ".pdf")
-LINESTYLES = ("-", "-.", (0, (5, 1.5)), (0, (1, 1.2)))  # several curves of one method
+# several curves of one method: solid, dashed, dotted, dash-dot (patterns a legend swatch can show)
+LINESTYLES = ("-", (0, (5, 2.5)), (0, (1, 1.6)), (0, (6, 2, 1.5, 2)))
+HANDLE_LENGTH = 3.6  # legend swatches long enough to show a dash pattern on both sides of the marker
+STOP_MARK = {"marker": "|", "ls": "none", "color": "black", "mew": 2.0}  # where a budget stopped a run
+STOP_LABEL = "budget-stopped (the run ends here)"
 MARKER_SIZE = 6.5
 PANELS = (("bandwidth", ("bandwidth", "GB")), ("compute", ("client compute", "TFLOPs")))
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75}
@@ -163,6 +168,7 @@ class _Panel:
     labels: list[tuple[float, float, str, str]] = field(default_factory=list)
     markers: list[tuple[float, float]] = field(default_factory=list)
     moved: list[ConfigPoint] = field(default_factory=list)
+    swatches: dict[str, Line2D] = field(default_factory=dict)  # legend label -> its swatch, drawn as the series
 
 
 def _draw_panel(ax: Axes, panel: str, series: list[Series], iso: tuple[list[float], float, float, float] | None,
@@ -189,9 +195,11 @@ def _draw_panel(ax: Axes, panel: str, series: list[Series], iso: tuple[list[floa
             curves_of[s.method] = curves_of.get(s.method, 0) + 1
         hollow = not s.is_curve and s.points[0].provisional
         size = MARKER_SIZE * (1.35 if marker == "*" else 1.0)  # a star looks smaller than a disc
+        style = {"marker": marker, "ls": ls, "color": color, "mfc": "white" if hollow else color,
+                 "mew": 1.3 if hollow else 1.0, "ms": size, "lw": 1.4}
         ax.errorbar(xs, ys, xerr=[_cost(p, panel)[1] for p in s.points], yerr=[p.accuracy_std for p in s.points],
-                    marker=marker, ls=ls, color=color, mfc="white" if hollow else color, mew=1.3 if hollow else 1.0,
-                    ms=size, capsize=2.5, elinewidth=1, lw=1.4, label=s.label, zorder=3)
+                    capsize=2.5, elinewidth=1, label=s.label, zorder=3, **style)
+        out.swatches[s.label] = Line2D([], [], **style)
         out.markers += list(zip(xs, ys, strict=True))
         if s.is_curve:
             provisional = [(x, p) for x, p in zip(xs, s.points, strict=True) if p.provisional]
@@ -203,8 +211,12 @@ def _draw_panel(ax: Axes, panel: str, series: list[Series], iso: tuple[list[floa
                 out.labels.append((x, p.accuracy, text, color))
         elif s.method in methods_with_many and s.points[0].settings:
             # several entries share this colour and marker: name the settings beside the point
-            text = ", ".join(s.points[0].settings.values())
-            out.labels.append((xs[0], ys[0], text[:28] + ("…" if len(text) > 28 else ""), color))
+            text = textwrap.fill(", ".join(s.points[0].settings.values()), 20, break_long_words=False)
+            out.labels.append((xs[0], ys[0], text, color))
+    stopped = [p for p in everything if p.stopped_at]
+    if stopped:  # a bar through the point where a budget ended the run
+        ax.plot([shown[id(p)] for p in stopped], [p.accuracy for p in stopped], ms=MARKER_SIZE * 2.6, zorder=4.5,
+                label=STOP_LABEL, **STOP_MARK)
     # the front is computed on the true costs and drawn through the markers where they are shown
     front = set(pareto_front((_cost(p, panel)[0], p.accuracy) for p in everything))
     on_front = sorted((shown[id(p)], p.accuracy) for p in everything if (_cost(p, panel)[0], p.accuracy) in front)
@@ -240,8 +252,8 @@ def _draw_iso(ax: Axes, panel: str, levels: list[float], bmax: float, cmax: floa
 
 def _legend_columns(labels: Sequence[str], width_in: float, fontsize: float = 8.5) -> int:
     """As many columns as the longest label allows across the figure (about 0.55 em per character)."""
-    longest = max((len(s) for s in labels), default=1)
-    per_column = (longest * 0.55 * fontsize + 40) / 72  # inches: text plus handle and padding
+    longest = max((len(line) for s in labels for line in s.split("\n")), default=1)
+    per_column = (longest * 0.55 * fontsize + (HANDLE_LENGTH + 1.5) * fontsize) / 72  # inches: text, swatch, padding
     return max(1, min(len(labels), int(width_in / per_column), 4))
 
 
@@ -255,7 +267,7 @@ def _legend_and_notes(fig: Figure, handles: Sequence[Any], labels: Sequence[str]
         text = fig.text(0.008, 0.006, "\n".join(notes), fontsize=fontsize - 1, color="0.3", ha="left", va="bottom",
                         linespacing=1.3)
         foot = (text.get_window_extent(renderer).height + 8) / fig.bbox.height
-    legend = fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, foot),
+    legend = fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, foot), handlelength=HANDLE_LENGTH,
                         ncols=_legend_columns(labels, fig.get_figwidth()), fontsize=fontsize, frameon=False)
     bottom = foot + (legend.get_window_extent(renderer).height + 4) / fig.bbox.height
     fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
@@ -316,7 +328,7 @@ def tradeoff_figure(
             fig.canvas.draw()  # label placement needs the final axis limits
             _place_labels(ax, drawn.labels, fig, drawn.markers)
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-                handles.setdefault(label, handle)
+                handles.setdefault(label, drawn.swatches.get(label, handle))
             for i, s in enumerate(series):
                 order.setdefault(s.label, (_method_order(s.method), i))
     if any_provisional:
@@ -388,14 +400,20 @@ def curves_figure(records: Records, convention: str = "c3bench", title: str | No
         color, marker = method_style(method)
         ls = LINESTYLES[per_method.get(method, 0) % len(LINESTYLES)]
         per_method[method] = per_method.get(method, 0) + 1
-        label = labels.get(chash, method) + f" ({len(members)} seed{'s' if len(members) > 1 else ''})"
+        seeds = f"{len(members)} seed{'s' if len(members) > 1 else ''}"
+        label = labels.get(chash, method)
+        label = f"{label[:-1]}, {seeds})" if label.endswith(")") else f"{label} ({seeds})"
         # a curve that coincides with earlier ones gets a larger hollow marker, so that all stay visible
         style = {"ms": 4.0 + 2.4 * min(rank, 3), "mfc": "none" if rank else color, "mew": 1.2 if rank else 1.0}
         if marker == "*":
             style["ms"] *= 1.3
+        stopped = any(r["status"] == "budget-stopped" for r in members)
         for ax, xs in ((ax_round, rounds), (ax_bytes, gb)):
             ax.plot(xs, mean, marker=marker, color=color, ls=ls, lw=1.4, label=label, zorder=3 - 0.01 * rank,
                     **style)
+            if stopped:  # the curve ends where a budget stopped the run
+                ax.plot(xs[-1:], mean[-1:], ms=16, zorder=4, label=STOP_LABEL if ax is ax_round else "_stop",
+                        **STOP_MARK)
             if len(members) > 1:
                 ax.fill_between(xs, [m - s for m, s in zip(mean, std, strict=True)],
                                 [m + s for m, s in zip(mean, std, strict=True)], color=color, alpha=0.12, lw=0)
@@ -408,6 +426,11 @@ def curves_figure(records: Records, convention: str = "c3bench", title: str | No
     ax_round.set_title("accuracy vs. round", fontsize=10.5)
     ax_bytes.set_title("accuracy vs. bytes sent so far", fontsize=10.5)
     handles, names = ax_round.get_legend_handles_labels()
+    if STOP_LABEL in names:  # one entry for the stop marks, after the curves
+        first = names.index(STOP_LABEL)
+        kept = [(h, n) for i, (h, n) in enumerate(zip(handles, names, strict=True)) if n != STOP_LABEL or i == first]
+        kept.sort(key=lambda hn: hn[1] == STOP_LABEL)
+        handles, names = [h for h, _ in kept], [n for _, n in kept]
     notes = ["Curves that coincide are drawn with hollow markers of increasing size."] if any(ranks) else []
     _legend_and_notes(fig, handles, names, notes)
     bytes_note = "bytes as sent" if convention == "c3bench" else "bytes = non-zeros×4 (AdaSplit authors' convention)"

@@ -276,3 +276,21 @@ def protocols() -> dict[str, Any]:
 def space(cls: Any) -> HParamSpace:
     """The typed hyperparameters a method or protocol class declares."""
     return HParamSpace(tuple(cls.hparams))
+
+
+def declared_by(key: str, exclude: str | None = None) -> str:
+    """" 'mu' is a hyperparameter of fedprox and scaffold, not of fedavg." for a key that registered
+    methods other than ``exclude`` declare, else ''."""
+    owners = []
+    for name in METHODS.names():
+        if name == exclude:
+            continue
+        try:
+            if space(get_method(name)).get(key) is not None:
+                owners.append(name)
+        except ConfigError:  # a plug-in that does not load
+            continue
+    if not owners:
+        return ""
+    listed = owners[0] if len(owners) == 1 else ", ".join(owners[:-1]) + f" and {owners[-1]}"
+    return f" '{key}' is a hyperparameter of {listed}" + (f", not of {exclude}." if exclude else ".")

@@ -8,8 +8,7 @@ difference, whether it lies within 2 published standard deviations (2 points whe
 published), and bandwidth and client/total compute in both conventions (the published ones are in
 the paper's: non-zeros x 4 bytes, forward multiply-accumulates).
 
-``probe_seconds`` estimates a run's wall time on this machine by running a slice of its real
-rounds (the first and, for methods with a local phase, a global one) and its evaluation.
+A plan's time estimate, which trains nothing, is :mod:`c3bench.estimate`'s.
 """
 
 from __future__ import annotations
@@ -19,18 +18,15 @@ import io
 import json
 import math
 import statistics
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from c3bench.configs import FOLDER, METRIC_TOTALS, METRICS, ConfigRun, Reference, StudyConfig, get_config
 from c3bench.conventions import CONVENTIONS
-from c3bench.evaluation import evaluate
 from c3bench.hparams import ConfigError
 from c3bench.results import execution_flags, totals_from_rounds
-from c3bench.runner import ResolvedRun, Runner, RunSpec, resolve
+from c3bench.runner import ResolvedRun, RunSpec, resolve
 from c3bench.score import c3_score
 
 
@@ -402,51 +398,3 @@ def render_csv(reports: Sequence[Report]) -> str:
 
 def render_json(reports: Sequence[Report]) -> str:
     return json.dumps([r.as_dict() for r in reports], indent=1)
-
-
-# ------------------------------------------------------------------------------------------ estimates
-class _ProbeDone(Exception):
-    pass
-
-
-def _probe_round(run: ResolvedRun, federation, round_index: int, seconds: float) -> float:
-    """Seconds one training round takes here, from ``seconds`` of its real steps (progress rate)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        _, ctx, method, _ = Runner(run, tmp, federation=federation).build()
-    ticks: list[tuple[float, float]] = []
-
-    def progress(fraction: float) -> None:
-        ticks.append((time.perf_counter(), fraction))
-        if len(ticks) > 2 and ticks[-1][0] - ticks[1][0] >= seconds:
-            raise _ProbeDone
-
-    ctx.progress = progress
-    began = time.perf_counter()
-    ctx.ledger.begin_round()
-    try:
-        method.run_round(round_index)
-    except _ProbeDone:
-        pass
-    finally:
-        ctx.clients.close()
-    if len(ticks) < 3 or ticks[-1][1] <= ticks[1][1]:  # finished (or never reported): the whole round
-        return time.perf_counter() - began
-    (t1, f1), (t2, f2) = ticks[1], ticks[-1]  # from the second tick: the first step also counts FLOPs
-    return (t2 - t1) / (f2 - f1)
-
-
-def probe_seconds(run: ResolvedRun, federation, seconds: float = 1.0) -> float:
-    """Estimated wall seconds of the whole run on this machine (training rounds and evaluations)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        _, ctx, method, _ = Runner(run, tmp, federation=federation).build()
-    local = method.describe().get("local_rounds")
-    began = time.perf_counter()
-    ctx.ledger.begin_round()
-    evaluate(method, federation, ctx.device)
-    eval_s = time.perf_counter() - began
-    ctx.clients.close()
-    first = _probe_round(run, federation, 0, seconds)
-    if isinstance(local, int) and 0 < local < run.rounds:  # a local phase, then global rounds
-        later = _probe_round(run, federation, run.rounds - 1, seconds)
-        return local * first + (run.rounds - local) * later + run.rounds * eval_s
-    return run.rounds * (first + eval_s)

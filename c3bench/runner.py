@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,19 +25,22 @@ from typing import Any
 
 import torch
 
-from c3bench import registry, round_log
+from c3bench import calibration, deployed, registry, round_log
 from c3bench.accounting import BudgetExceeded, Channel, FlopMeter, Ledger, simtime
 from c3bench.accounting.devices import Fleet
+from c3bench.callbacks import Callbacks, combine
 from c3bench.environment import environment
 from c3bench.evaluation import LocalScores, evaluate
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError
 from c3bench.locks import RunLock, remove_stale_temporaries
+from c3bench.log import log
 from c3bench.method import Method, RunContext
 from c3bench.parallel import client_executor
 from c3bench.results import (
     CONVENTIONS,
     SCHEMA,
+    ResultError,
     config_hash,
     counters_entry,
     load_record,
@@ -51,15 +54,6 @@ from c3bench.runspec import ResolvedRun, RunSpec, command_line, resolve  # noqa:
 # ------------------------------------------------------------------------------------------ running
 class NoRoundFits(ConfigError):
     """The budgets do not admit even the first round; nothing was kept."""
-
-
-class Callbacks:
-    """Progress hooks for a front end; the runner itself never prints."""
-
-    def on_start(self, run: ResolvedRun, start_round: int) -> None: ...
-    def on_progress(self, round_index: int, fraction: float) -> None: ...
-    def on_round(self, entry: dict[str, Any]) -> None: ...
-    def on_end(self, record: dict[str, Any]) -> None: ...
 
 
 @contextmanager
@@ -110,14 +104,20 @@ def result_path(out_dir: Path, name: str) -> Path:
 class Runner:
     """Executes one resolved run and owns its record and checkpoint files."""
 
-    def __init__(self, run: ResolvedRun, out_dir: str | Path = "results", callbacks: Callbacks | None = None,
-                 federation: Federation | None = None, stop_after: int | None = None):
-        """``stop_after``: end after that many rounds, every setting (schedules included) still the
-        full run's; the record is then ``interrupted`` (how ``leaderboard verify --rounds`` re-runs a prefix)."""
+    def __init__(self, run: ResolvedRun, out_dir: str | Path = "results",
+                 callbacks: Callbacks | Iterable[Callbacks] | None = None,
+                 federation: Federation | None = None, stop_after: int | None = None, save_model: bool = False):
+        """``callbacks``: one :class:`c3bench.callbacks.Callbacks` or several (called in order).
+        ``stop_after``: end after that many rounds, every setting (schedules included) still the
+        full run's; the record is then ``interrupted`` (how ``leaderboard verify --rounds`` re-runs a prefix).
+        ``save_model``: when the run ends completed or budget-stopped, write its deployed models
+        (:mod:`c3bench.deployed`) and name them in the record."""
         self.run = run
         self.stop_after = stop_after
+        self.save_model = save_model
+        self.reused = False  # execute() found this run already finished and returned its record
         self.out_dir = Path(out_dir)
-        self.callbacks = callbacks or Callbacks()
+        self.callbacks = combine(callbacks)
         self.federation = federation
         self.result_file = result_path(self.out_dir, run.name)
         self.checkpoint_file = checkpoint_path(self.out_dir, run.name)
@@ -228,30 +228,58 @@ class Runner:
         self.log_file.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ the loop
-    def _check_files(self, resume: bool, overwrite: bool) -> dict[str, Any] | None:
-        """Refuse what would lose a result; return a finished previous record when resuming one."""
-        if resume:
-            if not self.result_file.exists() or not self.checkpoint_file.exists():
-                raise ConfigError(
-                    f"nothing to resume: {self.result_file} or its checkpoint {self.checkpoint_file} is missing. "
-                    "Run without --resume to start it."
-                )
+    def _previous(self) -> dict[str, Any]:
+        """The record already at the result path, checked to be this run's configuration."""
+        try:
             previous = load_record(self.result_file)
-            if previous["config"] != self.run.config:
-                raise ConfigError(f"{self.result_file} was run with a different configuration; cannot resume it.")
-            flushed = bool(previous.get("execution", {}).get("flush_denormal"))
-            if flushed != self.run.spec.flush_denormal:
-                raise ConfigError(f"{self.result_file} was run {'with' if flushed else 'without'} --flush-denormal; "
-                                  f"resume it {'with' if flushed else 'without'} it too.")
-            if previous["status"] in ("completed", "budget-stopped"):
-                self._clean_up()  # what a kill right after the final write left
-                return previous
-        elif self.result_file.exists() and not overwrite:
-            raise ConfigError(
-                f"{self.result_file} already exists. Use --resume to continue it, --force to overwrite, "
-                "or --name to write elsewhere."
-            )
+        except ResultError as exc:
+            raise ConfigError(f"{exc} Run with --force to replace it, or --name to write elsewhere.") from None
+        if previous["config"] != self.run.config:
+            raise ConfigError(f"{self.result_file} holds a run of another configuration. Use --name to write this "
+                              "one elsewhere, or --force to replace it.")
+        return previous
+
+    def _check_files(self, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+        """Refuse what would lose a result; return the previous record when this run already finished
+        (``completed`` or ``budget-stopped``): running it again would only repeat it."""
+        if overwrite and not resume or not self.result_file.exists():
+            if resume:
+                raise ConfigError(f"nothing to resume: there is no {self.result_file}. Run the same command without "
+                                  "--resume to start it.")
+            return None
+        previous = self._previous()
+        if previous["status"] in ("completed", "budget-stopped"):
+            self.reused = True
+            self._clean_up()  # what a kill right after the final write left
+            return previous
+        if not resume:
+            done = len(previous["rounds"])
+            raise ConfigError(f"{self.result_file} holds this run, {previous['status']} after round {done} of "
+                              f"{self.run.rounds}. Continue it with the same command plus --resume, or start it "
+                              "again with --force.")
+        if not self.checkpoint_file.exists():
+            raise ConfigError(f"cannot resume {self.result_file}: its checkpoint {self.checkpoint_file} is gone. "
+                              "Start the run again with --force (instead of --resume).")
+        flushed = bool(previous.get("execution", {}).get("flush_denormal"))
+        if flushed != self.run.spec.flush_denormal:
+            raise ConfigError(f"{self.result_file} was run {'with' if flushed else 'without'} --flush-denormal; "
+                              f"resume it {'with' if flushed else 'without'} it too.")
         return None
+
+    def _check_before_training(self, method: Method) -> None:
+        """What can be refused once the method is built and before any round trains."""
+        if self.save_model and not deployed.supports(method):
+            raise ConfigError(f"method '{self.run.method_cls.name}' cannot hand over its deployed models, so "
+                              "--save-model cannot save them; drop --save-model.")
+        budget = self.run.budgets.bandwidth_bytes
+        need = method.min_round_bytes() if budget is not None else None
+        if need is not None and need > budget:
+            from c3bench.units import human_bytes
+
+            raise NoRoundFits(f"the bandwidth budget of {human_bytes(budget)} admits no round: each round of "
+                              f"{self.run.method_cls.name} sends at least {human_bytes(need)} (every selected client "
+                              "downloads and uploads the model). Raise --budget-bandwidth above that, or drop it; "
+                              "nothing was trained or written.")
 
     def _train_round(self, r: int, ctx: RunContext, method: Method, federation: Federation,
                      fleet: Fleet) -> dict[str, Any]:
@@ -311,6 +339,8 @@ class Runner:
                 return finished
             federation, ctx, method, fleet = self.build()
             try:
+                if not resume:
+                    self._check_before_training(method)
                 return self._loop(federation, ctx, method, fleet, resume)
             finally:
                 ctx.clients.close()
@@ -363,8 +393,11 @@ class Runner:
             sealed = self._write_record(record)
             self.callbacks.on_end(sealed)
             raise
+        if self.save_model and record["status"] in ("completed", "budget-stopped"):
+            record["models"] = deployed.save_models(method, federation, self.out_dir, self.run.name, self.run.backbone)
         sealed = self._write_record(record)
         self._clean_up()
+        _learn_speed(sealed)
         self.callbacks.on_end(sealed)
         return sealed
 
@@ -375,7 +408,16 @@ class Runner:
         return write_record(self.result_file, record)
 
 
+def _learn_speed(record: dict[str, Any]) -> None:
+    """Keep this machine's training rate from a finished run (``c3bench.calibration``), so later plans are
+    estimated without training; a cache that cannot be written changes nothing about the run."""
+    try:
+        calibration.record_run(record)
+    except OSError as exc:
+        log.debug(f"could not keep this run's speed in the calibration cache: {exc}")
+
+
 def run(spec: RunSpec, out_dir: str | Path = "results", resume: bool = False, overwrite: bool = False,
-        callbacks: Callbacks | None = None) -> dict[str, Any]:
+        callbacks: Callbacks | Iterable[Callbacks] | None = None, save_model: bool = False) -> dict[str, Any]:
     """Resolve, build and execute a run; returns the sealed record."""
-    return Runner(resolve(spec), out_dir, callbacks).execute(resume=resume, overwrite=overwrite)
+    return Runner(resolve(spec), out_dir, callbacks, save_model=save_model).execute(resume=resume, overwrite=overwrite)

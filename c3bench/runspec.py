@@ -17,6 +17,7 @@ from c3bench.accounting import Budgets
 from c3bench.accounting.devices import normalize_spec
 from c3bench.hparams import ConfigError, HParamSpace, did_you_mean
 from c3bench.method import Method
+from c3bench.registry import declared_by
 from c3bench.results import config_hash, execution_flags
 
 
@@ -79,11 +80,22 @@ def _split_overrides(overrides: dict[str, Any], method_space: HParamSpace, proto
             p_over[key] = value
         else:
             known = method_space.names() + protocol_space.names()
+            hint = did_you_mean(key, known) or declared_by(key, method)
             raise ConfigError(
-                f"unknown key '{key}' for method '{method}' and protocol '{protocol}'."
-                f"{did_you_mean(key, known)} Valid keys: {', '.join(known) or '(none)'}."
+                f"unknown key '{key}' for method '{method}' and protocol '{protocol}'.{hint} "
+                f"Valid keys: {', '.join(known) or '(none)'}."
             )
     return m_over, p_over
+
+
+def _check_in_file(space: HParamSpace, values: dict[str, Any], source: str, where: str, owner: str,
+                   method: str | None = None) -> None:
+    """Validate a configuration file's values for one method or protocol; an error names the file
+    (and, for a method's key, which other methods take it)."""
+    try:
+        space.resolve(values, owner, lambda key: declared_by(key, method) if method else "")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}, {where}: {exc}") from None
 
 
 def _from_config(spec: RunSpec) -> tuple[RunSpec, dict[str, Any]]:
@@ -93,14 +105,27 @@ def _from_config(spec: RunSpec) -> tuple[RunSpec, dict[str, Any]]:
     if spec.protocol is not None and spec.protocol != study.protocol:
         raise ConfigError(f"config '{study.name}' is for protocol '{study.protocol}', but --protocol "
                           f"'{spec.protocol}' was given. Drop --protocol (the config sets it) or drop --config.")
-    declared = {cls.name: registry.space(cls) for cls in (registry.get_method(m) for m in study.methods)}
-    for key in (k for k in study.params if k not in configs.FAMILIES):
-        if not any(space.get(key) is not None for space in declared.values()):
-            raise ConfigError(f"config '{study.name}': [params] key '{key}' is a hyperparameter of none of its "
-                              f"methods ({', '.join(study.methods)}).")
-    method_cls = registry.get_method(run.method)
-    method_params = {**study.method_params_for(run, method_cls.family, set(declared[run.method].names())),
-                     **spec.method_params}
+    source = str(study.path) if study.path is not None else f"config '{study.name}'"
+    classes = {m: registry.get_method(m) for m in study.methods}
+    declared = {name: registry.space(cls) for name, cls in classes.items()}
+    sections = [(None, [k for k in study.params if k not in configs.FAMILIES], study.methods)]
+    sections += [(family, list(study.params.get(family, {})), [m for m, c in classes.items() if c.family == family])
+                 for family in configs.FAMILIES]
+    for family, keys, methods in sections:
+        names = sorted({n for m in methods for n in declared[m].names()})
+        for key in keys:
+            if methods and not any(declared[m].get(key) is not None for m in methods):
+                section = f"[params.{family}]" if family else "[params]"
+                raise ConfigError(f"{source}: {section} key '{key}' is a hyperparameter of none of its "
+                                  f"{family + ' ' if family else ''}methods ({', '.join(methods)})."
+                                  f"{did_you_mean(key, names) or declared_by(key)} Their keys: {', '.join(names)}.")
+    method_cls = classes[run.method]
+    in_file = study.method_params_for(run, method_cls.family, set(declared[run.method].names()))
+    _check_in_file(declared[run.method], in_file, source, f"run '{run.name}'", f"method '{run.method}'", run.method)
+    method_params = {**in_file, **spec.method_params}
+    protocol_space = registry.space(registry.get_protocol(study.protocol))
+    _check_in_file(protocol_space, {**study.protocol_params, **run.protocol_params}, source, "[protocol_params]",
+                   f"protocol '{study.protocol}'")
     protocol_params = {**study.protocol_params, **run.protocol_params, **spec.protocol_params}
     budgets = spec.budgets
     if not budgets.declared() and study.budgets:
@@ -195,9 +220,9 @@ def command_line(run: ResolvedRun) -> str:
                 parts += ["--set", f"{prefix}{key}={text}"]
     budgets = cfg["budgets"]
     if budgets.get("bandwidth_bytes") is not None:
-        parts += ["--budget-bandwidth", repr(budgets["bandwidth_bytes"])]
+        parts += ["--budget-bandwidth", f"{budgets['bandwidth_bytes']!r}B"]
     if budgets.get("client_flops") is not None:
-        parts += ["--budget-compute", repr(budgets["client_flops"])]
+        parts += ["--budget-compute", f"{budgets['client_flops']!r}FLOP"]
     if "devices" in cfg:
         parts += ["--devices", str(cfg["devices"])]
     if cfg.get("charge_inference"):

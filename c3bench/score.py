@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from c3bench.conventions import CONVENTIONS
-from c3bench.results import group_by_config
+from c3bench.results import canonical_json, group_by_config
+from c3bench.settings_text import flatten, setting_text
 
 DEFAULT_TEMPERATURE = 8.0
 
@@ -64,7 +65,7 @@ class ScoreRow:
     seeds: int
     rounds: int
     accuracy_mean: float
-    accuracy_std: float
+    accuracy_std: float | None  # None for a single seed: no spread to show
     bandwidth_gb: float
     client_tflops: float
     total_tflops: float
@@ -76,6 +77,7 @@ class ScoreRow:
     published_accuracy: float | None = None  # from the named configuration the runs reproduce
     published_std: float | None = None
     reference: str | None = None
+    settings: list[str] = field(default_factory=list)  # what tells this row apart, as people read it
 
     @property
     def delta(self) -> float | None:
@@ -100,6 +102,40 @@ def key_params(record: dict[str, Any]) -> str:
     else:
         shown = {k: v for k, v in params.items() if k in keys or k not in defaults or defaults[k] != v}
     return ",".join(f"{k}={_format(v)}" for k, v in sorted(shown.items()))
+
+
+# configuration fields a row's settings may name besides the method's hyperparameters (rounds has its
+# own column; the protocol's parameters are its table's)
+_RUN_SETTINGS = ("backbone", "budgets.bandwidth_bytes", "budgets.client_flops", "devices", "charge_inference")
+
+
+def row_settings(records: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """config_hash -> what a score row shows in its settings column, in words
+    (:func:`c3bench.settings_text.setting_text`): the method's key hyperparameters that differ among the
+    rows of the same method, every hyperparameter off its default, then the run settings (budgets,
+    backbone, devices, charged inference) that differ among the rows of the same method. Records that
+    do not declare their defaults show every hyperparameter."""
+    configs = {r["config_hash"]: r for r in records}
+    by_method: dict[str, list[str]] = {}
+    for chash, record in configs.items():
+        by_method.setdefault(record["config"]["method"], []).append(chash)
+    out: dict[str, list[str]] = {}
+    for members in by_method.values():
+        flats = {h: flatten(configs[h]["config"]) for h in members}
+        differing = [k for k in _RUN_SETTINGS if len({canonical_json(f.get(k)) for f in flats.values()}) > 1]
+        varied = {k for k in {k for f in flats.values() for k in f}
+                  if len({canonical_json(f.get(k)) for f in flats.values()}) > 1}
+        for h in members:
+            record = configs[h]
+            params = record["config"].get("method_params", {})
+            declared = record.get("hparams") or {}
+            defaults, keys = declared.get("defaults"), list(declared.get("key", ()))
+            off = [k for k in params if defaults is not None and (k not in defaults or defaults[k] != params[k])]
+            shown = list(params) if defaults is None else (
+                [k for k in keys if k in params and (k in varied or k in off)]
+                + sorted(k for k in off if k not in keys))
+            out[h] = [setting_text(k, params[k]) for k in shown] + [setting_text(k, flats[h].get(k)) for k in differing]
+    return out
 
 
 def measures(record: dict[str, Any], convention: str) -> tuple[float, float, float, float]:
@@ -132,6 +168,7 @@ def score_table(
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {tuple(CONVENTIONS)}")
     finished = [(s, r) for s, r in records if r["totals"].get("accuracy") is not None]
+    settings = row_settings([r for _, r in finished])
     rows = []
     for chash, members in group_by_config(finished).items():
         values = [measures(r, convention) for _, r in members]
@@ -146,7 +183,7 @@ def score_table(
             seeds=len({r["config"]["seed"] for _, r in members}),
             rounds=max(r["totals"]["rounds_completed"] for _, r in members),
             accuracy_mean=statistics.fmean(accs),
-            accuracy_std=statistics.stdev(accs) if len(accs) > 1 else 0.0,
+            accuracy_std=statistics.stdev(accs) if len(accs) > 1 else None,
             bandwidth_gb=statistics.fmean(v[1] for v in values),
             client_tflops=statistics.fmean(v[2] for v in values),
             total_tflops=statistics.fmean(v[3] for v in values),
@@ -156,6 +193,7 @@ def score_table(
             config_hash=chash,
             files=[s for s, _ in members],
             published_accuracy=published, published_std=published_std, reference=reference,
+            settings=settings.get(chash, []),
         ))
     scale = {
         "bmax_gb": bmax if bmax is not None else max((r.bandwidth_gb for r in rows), default=0.0),
@@ -170,3 +208,44 @@ def score_table(
     rows.sort(key=lambda r: (-(r.c3 if r.c3 is not None else -1), r.method))
     return rows, scale
 
+
+@dataclass
+class ScoreBlock:
+    """One table: the runs of one protocol with the same protocol parameters, under one C3 scale.
+    ``distinct``: the protocol parameters that set this table apart from others of the same protocol."""
+
+    protocol: str
+    protocol_params: dict[str, Any]
+    distinct: dict[str, Any]
+    rows: list[ScoreRow]
+    scale: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in self.distinct.items())
+        return f"{self.protocol} ({shown})" if shown else self.protocol
+
+
+def score_blocks(
+    records: Sequence[tuple[str, dict[str, Any]]],
+    bmax: float | None = None,
+    cmax: float | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    convention: str = "c3bench",
+) -> list[ScoreBlock]:
+    """The score tables of ``records``: one per protocol and protocol parameters, each scored on its own
+    (a default Bmax or Cmax is the largest within its table), so that runs on 2 clients x 64 images never
+    share a scale, or a ranking, with runs on the defaults."""
+    groups: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    for item in records:
+        cfg = item[1]["config"]
+        groups.setdefault((cfg["protocol"], canonical_json(cfg.get("protocol_params", {}))), []).append(item)
+    blocks = []
+    for (protocol, _), items in sorted(groups.items()):
+        params = items[0][1]["config"].get("protocol_params", {})
+        siblings = [i[0][1]["config"].get("protocol_params", {}) for (p, _), i in groups.items() if p == protocol]
+        distinct = {k: v for k, v in params.items()
+                    if len(siblings) > 1 and len({canonical_json(o.get(k)) for o in siblings}) > 1}
+        rows, scale = score_table(items, bmax, cmax, temperature, convention)
+        blocks.append(ScoreBlock(protocol, dict(params), distinct, rows, scale))
+    return blocks

@@ -17,9 +17,11 @@ from typing import Any
 from c3bench.conventions import CONVENTIONS
 from c3bench.results import canonical_json, group_by_config
 from c3bench.score import c3_score, measures
+from c3bench.settings_text import SYMBOLS, setting_text  # noqa: F401 - SYMBOLS re-exported
+from c3bench.settings_text import flatten as _flatten
+from c3bench.settings_text import key_text as _key_text
+from c3bench.settings_text import short as _short
 
-SYMBOLS = {"kappa": "κ", "eta": "η", "mu": "μ", "beta": "β", "lambda": "λ", "gamma": "γ", "lam": "λ", "tau": "τ",
-           "alpha": "α"}
 # one (colour, marker) per built-in method, the same in every figure
 METHOD_STYLES = {
     "fedavg": ("tab:blue", "o"),
@@ -35,7 +37,8 @@ METHOD_STYLES = {
 EXTRA_COLORS = ("tab:olive", "tab:gray", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d",
                 "navy", "maroon", "teal", "#e6ab02")
 EXTRA_MARKERS = ("h", "p", "<", ">", "d", "H", "8", "o", "s", "^", "D", "v")
-LABEL_MAX = 48  # characters in a legend label
+LABEL_MAX = 48  # characters in one line of a legend label
+LABEL_LINES = 3  # lines of a legend label at most; settings beyond them are counted ("+2 more")
 CONVENTION_NOTE = {name: c.short for name, c in CONVENTIONS.items()}
 
 Records = Sequence[tuple[str, dict[str, Any]]]
@@ -78,6 +81,7 @@ class ConfigPoint:
     defaults: dict[str, Any] | None = None  # the method's defaults, where the record carries them
     settings: dict[str, str] = field(default_factory=dict)  # name -> shown text, what sets it apart
     provisional: bool = False
+    stopped_at: list[int] = field(default_factory=list)  # budget-stopped seeds: the rounds they completed
 
     def value(self, key: str) -> Any:
         return self.config["rounds"] if key == "rounds" else self.config["method_params"].get(key)
@@ -143,47 +147,38 @@ def config_points(records: Records, convention: str = "c3bench", min_seeds: int 
             key_params=key_params,
             defaults=defaults,
             provisional=min_seeds is not None and len(set(seeds)) < min_seeds,
+            stopped_at=sorted(r["totals"]["rounds_completed"] for _, r in members if r["status"] == "budget-stopped"),
         ))
     _label_points(points)
     points.sort(key=lambda p: (p.protocol, _method_order(p.method), p.label, p.config_hash))
     return points
 
 
-def _flatten(config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration as ``name -> value``, without what names the group (method, protocol, hashes)."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in ("method", "protocol", "protocol_hash", "protocol_version", "seed"):
-            continue
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                flat[sub if key.endswith("params") else f"{key}.{sub}"] = v
-        else:
-            flat[key] = value
-    return flat
-
-
-def distinguishing_settings(records: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """config_hash -> the settings (``k=v,...``) that differ among the configurations of the same
-    method and protocol: short labels computed from the records alone."""
+def distinguishing_setting_lists(records: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """config_hash -> the settings that differ among the configurations of the same method and
+    protocol, each as people read it (``κ=0.3``, ``2 rounds``, ``bandwidth budget 20 MB``), from the
+    records alone."""
     configs: dict[str, dict[str, Any]] = {r["config_hash"]: r["config"] for r in records}
     groups: dict[tuple[str, str], list[str]] = {}
     for chash, cfg in configs.items():
         groups.setdefault((cfg["protocol"], cfg["method"]), []).append(chash)
-    out: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
     for members in groups.values():
         flats = {h: _flatten(configs[h]) for h in members}
         names = sorted({k for f in flats.values() for k in f})
         differing = [k for k in names if len({canonical_json(f.get(k)) for f in flats.values()}) > 1]
         for h, flat in flats.items():
-            out[h] = ",".join(f"{k}={_short(flat.get(k))}" for k in differing)
+            out[h] = [setting_text(k, flat.get(k)) for k in differing]
     return out
 
 
-def _setting_text(name: str, value: Any) -> str:
-    if name == "rounds":
-        return f"{value} round{'' if value == 1 else 's'}"
-    return f"{_key_text(name)}={_short(value)}"
+def distinguishing_settings(records: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """config_hash -> :func:`distinguishing_setting_lists` joined by ', ' (what a board's settings
+    column shows)."""
+    return {h: ", ".join(parts) for h, parts in distinguishing_setting_lists(records).items()}
+
+
+_setting_text = setting_text  # the name plots.py imports
 
 
 def _label_points(points: list[ConfigPoint]) -> None:
@@ -212,30 +207,59 @@ def _label_points(points: list[ConfigPoint]) -> None:
                     continue
                 p.settings[k] = _setting_text(k, flat.get(k))
             p.label = _compose(p.method, list(p.settings.values()), _seed_note(p))
+        _make_distinct(members, lambda p: p.label, lambda p, text: setattr(p, "label", text), lambda p: p)
 
 
 def _seed_note(p: ConfigPoint) -> str:
+    """'(1 seed)' for a provisional configuration, '(budget-stopped)' for one a budget stopped."""
     n = len(set(p.seeds))
-    return f"({n} seed{'' if n == 1 else 's'})" if p.provisional else ""
+    notes = [f"{n} seed{'' if n == 1 else 's'}"] if p.provisional else []
+    if p.stopped_at:
+        notes.append("budget-stopped")
+    return f"({', '.join(notes)})" if notes else ""
 
 
 def _compose(method: str, parts: Sequence[str], suffix: str = "") -> str:
-    """``method part, part (suffix)``, at most LABEL_MAX characters: parts that do not fit become '…'."""
-    budget = LABEL_MAX - len(method) - (len(suffix) + 1 if suffix else 0) - 1
-    shown = ""
+    """``method part, part, ... (suffix)`` wrapped into lines of at most LABEL_MAX characters, at
+    most LABEL_LINES of them: settings that do not fit are counted ("+2 more"), never cut mid-word."""
+    lines: list[str] = []
+    current = method
     for i, part in enumerate(parts):
-        candidate = f"{shown}, {part}" if shown else part
-        rest = i < len(parts) - 1
-        if len(candidate) + (3 if rest else 0) <= budget:
-            shown = candidate
+        piece = part if len(part) <= LABEL_MAX else part[: LABEL_MAX - 1] + "…"
+        joined = f"{current}{' ' if current == method else ', '}{piece}"
+        if len(joined) + (1 if i < len(parts) - 1 else 0) <= LABEL_MAX:
+            current = joined
             continue
-        if not shown:  # even the first part is too long: cut it
-            shown = part[: max(1, budget - 1)] + "…"
-        else:
-            shown += ", …"
-        break
-    label = f"{method} {shown}" if shown else method
-    return f"{label} {suffix}" if suffix else label
+        if len(lines) == LABEL_LINES - 1:  # no line left: count what is left out
+            more = f"+{len(parts) - i} more"
+            current = f"{current}, {more}" if len(current) + len(more) + 2 <= LABEL_MAX else f"{current}\n{more}"
+            break
+        lines.append(current + ("," if current != method else ""))
+        current = piece
+    if suffix:
+        current = f"{current} {suffix}" if len(current) + len(suffix) + 1 <= LABEL_MAX else f"{current}\n{suffix}"
+    return "\n".join([*lines, current])
+
+
+def _make_distinct(items: Sequence[Any], label: Any, relabel: Any, point: Any) -> None:
+    """Give items whose labels coincide (settings hidden by the label's length, or differences in
+    code versions) distinct labels: each gets what sets its configuration apart from the others, in
+    full, or else the start of its configuration hash."""
+    by_label: dict[str, list[Any]] = {}
+    for item in items:
+        by_label.setdefault(label(item), []).append(item)
+    for text, same in by_label.items():
+        if len(same) < 2:
+            continue
+        flats = [_flatten(point(item).config) for item in same]
+        names = sorted({k for f in flats for k in f})
+        differing = [k for k in names if len({canonical_json(f.get(k)) for f in flats}) > 1]
+        for item, flat in zip(same, flats, strict=True):
+            extra = "; ".join(setting_text(k, flat.get(k)) for k in differing if k not in ("protocol_hash",))
+            relabel(item, f"{text}\n[{extra or 'config ' + point(item).config_hash[:8]}]")
+        if len({label(item) for item in same}) < len(same):
+            for item in same:
+                relabel(item, f"{label(item)} #{point(item).config_hash[:8]}")
 
 
 def _without(config: dict[str, Any], key: str) -> str:
@@ -246,14 +270,6 @@ def _without(config: dict[str, Any], key: str) -> str:
     else:
         reduced["method_params"] = {k: v for k, v in config["method_params"].items() if k != key}
     return canonical_json(reduced)
-
-
-def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _key_text(key: str) -> str:
-    return SYMBOLS.get(key, key)
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
@@ -309,6 +325,7 @@ def build_series(points: Sequence[ConfigPoint], vary: Sequence[str] | None = Non
                 others = [t for k, t in family[0].settings.items() if k != key]
                 series.append(Series(_compose(method, [values, *others]), family, key))
         series.extend(Series(p.label, [p]) for p in members if p.config_hash not in used)
+    _make_distinct(series, lambda s: s.label, lambda s, text: setattr(s, "label", text), lambda s: s.points[0])
     series.sort(key=lambda s: (_method_order(s.method), not s.is_curve, s.label))
     return series
 

@@ -230,7 +230,8 @@ def _table(data: _BoardData) -> str:
         cells = [
             _cell(cols["rank"], str(view.rank), view.rank),
             _cell(cols["method"], row.method),
-            _cell(cols["settings"], view.settings),
+            _cell(cols["settings"], view.settings, inner=", ".join(
+                f'<span class="setting">{_e(part)}</span>' for part in view.setting_list) or "-"),
             _cell(cols["rounds"], str(view.rounds), view.rounds),
             _cell(cols["seeds"], str(row.seeds), row.seeds),
             _cell(cols["c3"], _fmt(row.c3, ".4f"), row.c3),
@@ -295,7 +296,7 @@ def _figure_svg(data: _BoardData) -> str | None:
     rc = {"svg.hashsalt": "c3bench-site", "svg.fonttype": "path", "text.parse_math": False}
     with matplotlib.rc_context(rc):
         fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb,
-                              cmax=board.cmax_tflops, temperature=board.temperature,
+                              cmax=board.cmax_tflops, temperature=board.temperature, min_seeds=board.min_seeds,
                               title=f"{board.protocol} leaderboard: mean ± std over seeds "
                                     f"({board.convention} convention)")
         with tempfile.TemporaryDirectory() as tmp:

@@ -31,6 +31,7 @@ How clients take turns (``turns``, for methods whose clients share a model: SL-b
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -231,6 +232,12 @@ def split_predictor(ctx: RunContext, client: int, client_model: nn.Module, serve
     return predict
 
 
+def join_parts(client_part: nn.Module, server_part: nn.Module) -> nn.Sequential:
+    """The client part's blocks then the server part's, under the backbone's block names (so the
+    state dict loads into a fresh backbone), in eval mode."""
+    return nn.Sequential(OrderedDict([*client_part.named_children(), *server_part.named_children()])).eval()
+
+
 # ------------------------------------------------------------------------------------------ averaging
 def average_client_models(ctx: RunContext, models: Sequence[nn.Module], weights: Sequence[float]) -> None:
     """Federated averaging of the client parts: each client's model up, the weighted average down to
@@ -379,10 +386,20 @@ class SplitMethod(Method):
                                                 dst=i, paper_counted=False)
                 self.client_models[i].load_state_dict(weights)
 
+    def deployed_parts(self, client: int) -> tuple[nn.Module, nn.Module]:
+        """(client part, server part) of ``client``'s deployed model: by default its client model and
+        the server part it trains against."""
+        return self.client_models[client], self.server_for(client)
+
     def predictor(self, client: int) -> Callable[[torch.Tensor], torch.Tensor]:
         """Split inference with ``client``'s deployed model."""
-        server = self.server_for(client)
-        return split_predictor(self.ctx, client, self.client_models[client], server, self.tag(client), [server])
+        client_part, server = self.deployed_parts(client)
+        return split_predictor(self.ctx, client, client_part, server, self.tag(client), [server])
+
+    def deployed_model(self, client: int) -> nn.Module:
+        """The client part followed by the server part, as one module of the backbone's blocks."""
+        client_part, server = self.deployed_parts(client)
+        return join_parts(copy.deepcopy(client_part), copy.deepcopy(server))
 
     def predict(self, client: int, x: torch.Tensor) -> torch.Tensor:
         return self.predictor(client)(x)

@@ -416,14 +416,37 @@ def _run_processes(jobs: Sequence[Job], out_dir: str, workers: int, dispatch: _D
 
 
 def ray_available() -> bool:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether Ray is installed (without importing it: its import reads settings that
+    :func:`_import_ray` may set first)."""
+    import importlib.util
+    import sys
+
+    if "ray" in sys.modules:
+        return sys.modules["ray"] is not None
+    return importlib.util.find_spec("ray") is not None
 
 
-def _import_ray():
+def is_loopback(address: str | None) -> bool:
+    """Whether a Ray address is on this machine's loopback (or no address: a local instance)."""
+    if address is None or address in ("local", ""):
+        return True
+    host = _host_port(address)[0]
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _host_port(address: str) -> tuple[str, int | None]:
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    return (host.strip("[]"), int(port)) if port.isdigit() and host else (hostport, None)
+
+
+def _import_ray(address: str | None = None):
+    """Import Ray; for a local instance or a cluster on the loopback address, make Ray bind and connect
+    to 127.0.0.1 too (by default it swaps 127.0.0.1 for the machine's network address)."""
+    import sys
+
+    if "ray" not in sys.modules and is_loopback(address):
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -431,11 +454,55 @@ def _import_ray():
     return ray
 
 
-def _ray_job(job: Job, out_dir: str, events: Any) -> Outcome:
+RAY_CONNECT_TIMEOUT_S = 10.0
+RAY_HINT_UNREACHABLE = ("Check that the cluster runs (`ray status` on its head node), that the address is the head's "
+                        "GCS address (HOST:6379) or its client server (ray://HOST:10001), and that no firewall blocks "
+                        "the port from this machine; or drop --ray-address to run on a local Ray instance.")
+
+
+def check_reachable(address: str, timeout: float = RAY_CONNECT_TIMEOUT_S) -> None:
+    """Refuse, within ``timeout`` seconds, a Ray address whose port does not answer: Ray itself would
+    wait for it for minutes without a word. 'auto' (the cluster Ray finds by itself) is Ray's to check."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    host, port = _host_port(address)
+    if port is None:
+        raise ConfigError(f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto. {RAY_HINT_UNREACHABLE}")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot reach the Ray cluster at {address} ({reason}, within {timeout:g} s). "
+                          f"{RAY_HINT_UNREACHABLE}") from None
+
+
+def task_resources(device: str, gpus_per_run: float | None = None) -> dict[str, float]:
+    """What a run asks Ray for: one CPU, and on a CUDA device ``gpus_per_run`` GPUs (default one)."""
+    on_gpu = device.split(":")[0] == "cuda"
+    gpus = (1.0 if gpus_per_run is None else gpus_per_run) if on_gpu else 0.0
+    return {"num_cpus": 1, "num_gpus": gpus}
+
+
+def _ray_job(job: Job, out_dir: str, events: Any, driver_node: str) -> Outcome:
+    """One run in a Ray worker. On the driver's machine it writes into the sweep's folder (so an
+    interrupted run keeps its checkpoint); on any other node, which may not see that folder, into a
+    folder of its own, and the record comes back to the driver as text (``Outcome.record_text``)."""
+    import ray
     import torch
 
     torch.set_num_threads(1)
-    return execute_job(job, out_dir, events.put, return_text=True)
+    if ray.get_runtime_context().get_node_id() == driver_node:
+        return execute_job(job, out_dir, events.put, return_text=True)
+    import dataclasses
+    import tempfile
+
+    fresh = dataclasses.replace(job, resume=False, overwrite=False)  # no checkpoint of it is here
+    with tempfile.TemporaryDirectory(prefix="c3bench-ray-") as local:
+        outcome = execute_job(fresh, local, events.put, return_text=True)
+    outcome.result_file = str(result_path(Path(out_dir), job.name))
+    return outcome
 
 
 def adopt_record(path: Path, text: str) -> None:
@@ -458,19 +525,26 @@ def _adopt(outcome: Outcome) -> None:
 
 
 def _run_ray(jobs: Sequence[Job], out_dir: str, workers: int | None, address: str | None,
-             dispatch: _Dispatcher) -> tuple[list[Outcome], bool]:
-    ray = _import_ray()
+             dispatch: _Dispatcher, gpus_per_run: float | None = None) -> tuple[list[Outcome], bool]:
+    ray = _import_ray(address)
     from ray.util.queue import Queue
 
     started_here = not ray.is_initialized()
     if started_here:
+        loopback = {"_node_ip_address": "127.0.0.1"} if is_loopback(address) else {}
         if address:
-            ray.init(address=address, log_to_driver=False)
+            check_reachable(address)
+            try:
+                ray.init(address=address, log_to_driver=False, **loopback)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}. {RAY_HINT_UNREACHABLE}") from None
         else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, **loopback)
     events = Queue()
-    remote = ray.remote(num_cpus=1)(_ray_job)
-    refs = {remote.remote(job, out_dir, events): job for job in jobs}
+    driver_node = ray.get_runtime_context().get_node_id()
+    task = ray.remote(_ray_job)
+    refs = {task.options(**task_resources(job.spec.device, gpus_per_run)).remote(job, out_dir, events, driver_node): job
+            for job in jobs}
     pending = list(refs)
     outcomes: list[Outcome] = []
     interrupted = False
@@ -518,15 +592,17 @@ def run_sweep(
     workers: int | None = None,
     ray_address: str | None = None,
     events: SweepEvents | None = None,
+    gpus_per_run: float | None = None,
 ) -> SweepReport:
-    """Execute a plan's jobs; returns their outcomes. Ctrl-C stops cleanly (``interrupted=True``)."""
+    """Execute a plan's jobs; returns their outcomes. Ctrl-C stops cleanly (``interrupted=True``).
+    ``gpus_per_run``: GPUs each run asks Ray for when its device is CUDA (default one)."""
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown executor '{executor}'.{did_you_mean(executor, EXECUTORS)} "
                           f"Choices: {', '.join(EXECUTORS)}.")
     if workers is not None and workers < 1:
         raise ConfigError(f"-j must be at least 1, got {workers}.")
-    if executor == "ray":
-        _import_ray()  # fail before any work when Ray is missing
+    if executor == "ray" and not ray_available():
+        _import_ray(ray_address)  # fail before any work when Ray is missing
     out = str(Path(out_dir).resolve())
     Path(out).mkdir(parents=True, exist_ok=True)
     dispatch = _Dispatcher(sweep_plan.todo, events or SweepEvents())
@@ -539,7 +615,7 @@ def run_sweep(
         elif executor == "process":
             outcomes, interrupted = _run_processes(jobs, out, min(workers or os.cpu_count() or 1, len(jobs)), dispatch)
         else:
-            outcomes, interrupted = _run_ray(jobs, out, workers, ray_address, dispatch)
+            outcomes, interrupted = _run_ray(jobs, out, workers, ray_address, dispatch, gpus_per_run)
     except KeyboardInterrupt:
         return SweepReport([], sweep_plan.done, interrupted=True)
     return SweepReport(outcomes, sweep_plan.done, interrupted)

@@ -98,7 +98,7 @@ def test_score_has_rounds_and_status_reads_stdin_and_notes_defaulted_budgets(tmp
     files = sorted(str(p) for p in tmp_path.glob("*/*.json"))
     table = cli.invoke(app, ["score", "-"], input="\n".join(files) + "\n")
     assert table.exit_code == 0, table.output
-    assert "rounds" in table.stdout and "status" in table.stdout
+    assert "1 seed x 2 rounds, completed" in table.stdout and "1 seed x 1 round, budget-stopped" in table.stdout
     assert "completed" in table.stdout and "budget-stopped" in table.stdout  # the two runs look different
     assert "default to the largest among these runs" in table.stdout
     pinned = cli.invoke(app, ["score", *files, "--bmax", "1", "--cmax", "1"])

@@ -191,20 +191,22 @@ def test_legend_labels_name_only_what_differs_and_are_short(records):
     recs = [*records, ("many", many)]
     fig = tradeoff_figure(recs)
     labels = list(_containers(fig.axes[0]))
-    assert all(len(label) <= LABEL_MAX for label in _legend_texts(fig))
+    assert all(len(line) <= LABEL_MAX for label in _legend_texts(fig) for line in label.split("\n"))
     (long,) = [label for label in labels if "η=0.3" in label]
-    assert long.startswith("adasplit κ=0.25, η=0.3") and long.endswith("…")  # key settings first, then cut
+    # key settings first, wrapped over lines; what does not fit is counted, never cut mid-word
+    assert long.startswith("adasplit κ=0.25, η=0.3") and "…" not in long and long.count("\n") <= 2
+    assert all(word in long for word in ("batch_size=8", "lr_schedule=constant", "τ=0.2", "weight_decay=0.001"))
     # only the settings that differ: nothing about the protocol, the seed or unchanged hyperparameters
     assert not any(word in label for label in labels for word in ("num_clients", "seed=", "cut=", "mu=", "{"))
     points = {p.config_hash: p for p in config_points(recs)}
     # a differing key hyperparameter is always named, another setting only where it is off its default
     assert points[base["config_hash"]].label == "adasplit κ=0.25, η=0.6, server_gradient=False"
     assert {p.config_hash: p for p in config_points(records)}[base["config_hash"]].label == "adasplit κ=0.25"
-    # the leaderboard's labels keep their meaning: every differing setting, k=v joined by commas
+    # the leaderboard's labels keep their meaning: every differing setting, as the figures name it
     settings = distinguishing_settings([r for _, r in recs])
-    assert settings[base["config_hash"]].startswith("batch_size=32,eta=0.6,gamma=0.87")
+    assert settings[base["config_hash"]].startswith("batch_size=32, η=0.6, γ=0.87")
     (_, one_round), = _pick(records, "fedavg", rounds=1)
-    assert "rounds" not in settings[base["config_hash"]] and settings[one_round["config_hash"]] == "rounds=1"
+    assert "round" not in settings[base["config_hash"]] and settings[one_round["config_hash"]] == "1 round"
 
 
 def test_curves_refuse_to_mix_protocols(records, tmp_path):
@@ -331,3 +333,36 @@ def test_plot_commands(records, tmp_path):
     assert bad.exit_code == 2 and ".png" in bad.stderr
     bad = cli.invoke(app, ["plot", "tradeoff", *files, "-o", str(tmp_path / "t.png"), "--min-seeds", "0"])
     assert bad.exit_code == 2 and "--min-seeds" in bad.stderr
+
+
+def test_figures_name_settings_for_people_with_distinct_entries_dashed_swatches_and_budget_stops(records, tmp_path):
+    from c3bench.accounting import Budgets
+    from c3bench.plots import HANDLE_LENGTH, STOP_LABEL
+
+    out = tmp_path / "budgeted"
+    stopped = run_tiny(out, rounds=3, budgets=Budgets.parse("12Mb"))  # 1.5 MB: one round of two fits
+    assert stopped["status"] == "budget-stopped"
+    (fedavg_source, fedavg), = _pick(records, "fedavg", rounds=2)
+    # a second AdaSplit kappa curve (eta=0.3), drawn dashed
+    twins = [_variant(r, eta=0.3) for _, r in _pick(records, "adasplit") if r["config"]["seed"] == 0]
+    mixed = [*records, *((f"eta{i}", r) for i, r in enumerate(twins)),
+             *((str(p), load_record(p)) for p in out.glob("*.json"))]
+    for fig in (tradeoff_figure(mixed), curves_figure([(fedavg_source, fedavg), *((str(p), load_record(p))
+                                                                                for p in out.glob("*.json"))])):
+        legend = fig.legends[0]
+        texts = [t.get_text() for t in legend.get_texts()]
+        assert len(texts) == len(set(texts))  # distinct entries
+        for word in ("budgets.", "bandwidth_bytes", "client_flops", "=None", "charge_inference"):
+            assert not any(word in t for t in texts), (word, texts)
+        assert any("bandwidth budget 1.5 MB" in t for t in texts) and any("no bandwidth budget" in t for t in texts)
+        assert legend.handlelength >= HANDLE_LENGTH and STOP_LABEL in texts
+        bars = [line for ax in fig.axes for line in ax.get_lines() if line.get_label() in (STOP_LABEL, "_stop")]
+        assert bars and all(line.get_ydata()[-1] == pytest.approx(stopped["totals"]["accuracy"]) for line in bars)
+    fig = tradeoff_figure(mixed)
+    legend = fig.legends[0]
+    swatches = dict(zip((t.get_text() for t in legend.get_texts()), legend.legend_handles, strict=True))
+    curves = [label for label in swatches if label.startswith("adasplit κ=0.25…0.75")]
+    assert len(curves) == 2
+    drawn = {c.get_label(): c.lines[0].get_linestyle() for c in fig.axes[0].containers}
+    assert {swatches[c].get_linestyle() for c in curves} == {drawn[c] for c in curves}
+    assert len({drawn[c] for c in curves}) == 2 and "-" in {drawn[c] for c in curves}  # one solid, one dashed

@@ -75,13 +75,18 @@ def test_resume_without_a_partial_run_is_a_clear_error(tmp_path):
         run_tiny(tmp_path, resume=True)
 
 
-def test_existing_result_is_not_overwritten_silently(tmp_path):
+def test_a_finished_run_is_returned_not_rerun_and_an_unfinished_one_is_not_overwritten(tmp_path):
     from c3bench.runner import Runner
     from tests.helpers import tiny_spec
 
-    run_tiny(tmp_path, rounds=1)
-    with pytest.raises(ConfigError, match="already exists"):
-        Runner(resolve(tiny_spec(rounds=1)), tmp_path).execute()
+    first = run_tiny(tmp_path, rounds=1)
+    runner = Runner(resolve(tiny_spec(rounds=1)), tmp_path)
+    again = runner.execute()
+    assert runner.reused and again["digest"] == first["digest"]
+    with pytest.raises(KeyboardInterrupt):
+        run_tiny(tmp_path / "cut", callbacks=_InterruptAfter(1), rounds=3)
+    with pytest.raises(ConfigError, match="interrupted after round 1 of 3.*--resume"):
+        Runner(resolve(tiny_spec(rounds=3)), tmp_path / "cut").execute()
 
 
 def test_a_tampered_record_is_refused(tmp_path):

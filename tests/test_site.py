@@ -394,3 +394,50 @@ def test_hostile_text_renders_as_text_in_the_browser(driver, hostile_site):
     assert sorted(c[2] for c in dom) == sorted([f"note={HOSTILE_SETTING}", "note=plain"])
     _header(driver, "method").click()  # the page's script still runs
     assert _header(driver, "method").get_attribute("aria-sort") == "ascending"
+
+
+def test_the_sites_figure_draws_provisional_entries_hollow_as_the_readme_does(site, board):
+    import re
+
+    svg = (site / "synthetic" / "tradeoff.svg").read_text()
+    assert any(r.seeds < board.min_seeds for r in board_rows(board, _records(board)))  # FedProx, AdaSplit: 1 seed
+    hollow = re.findall(r'<use [^>]*style="fill: #ffffff; stroke: #[0-9a-f]{6}', svg)
+    assert hollow  # white-filled markers: the provisional configurations and the legend's "hollow" entry
+
+
+@pytest.fixture(scope="module")
+def settings_site(tmp_path_factory) -> Path:
+    """A board whose AdaSplit configurations differ in several settings, so the settings cell wraps."""
+    out = tmp_path_factory.mktemp("settings-results")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_tiny(out, method="adasplit", rounds=1)
+        run_tiny(out, method="adasplit", rounds=1, kappa="0.25", eta="0.3", encoding="sparse", server_gradient="true",
+                 lr_schedule="constant", mask_l1="all")
+    finally:
+        torch.set_num_threads(threads)
+    root = tmp_path_factory.mktemp("settings-boards") / "boards"
+    new_board(root, "synthetic", BMAX, CMAX, T, "c3bench", dict(TINY))
+    submit(sorted(out.glob("*.json")), root)
+    html = tmp_path_factory.mktemp("settings-site") / "html"
+    write_site(root, html)
+    return html
+
+
+def test_the_settings_column_wraps_between_settings_never_inside_one(driver, settings_site):
+    driver.set_window_size(900, 1000)
+    try:
+        driver.get((settings_site / "synthetic" / "index.html").as_uri())
+        cells = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#ranking td.settings')).map(td => ({"
+            "  text: td.textContent, height: td.getBoundingClientRect().height,"
+            "  parts: Array.from(td.querySelectorAll('.setting')).map(s => [s.textContent, s.getClientRects().length,"
+            "                                                             Math.round(s.getBoundingClientRect().top)])"
+            "}));")
+    finally:
+        driver.set_window_size(1400, 1000)
+    long = max(cells, key=lambda c: len(c["text"]))
+    assert "encoding=sparse" in long["text"] and len(long["parts"]) >= 5
+    assert all(lines == 1 for _, lines, _ in long["parts"]), long["parts"]  # no setting is broken across lines
+    assert len({top for _, _, top in long["parts"]}) > 1  # the cell did wrap, between settings

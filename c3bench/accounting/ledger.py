@@ -91,11 +91,12 @@ class Budgets:
 
     @classmethod
     def parse(cls, bandwidth: str | float | None = None, compute: str | float | None = None) -> Budgets:
-        """From a user's quantities: ``"3GB"``, ``"5TFLOP"``, or numbers of bytes and FLOPs (None: none)."""
-        from c3bench.units import parse_bytes, parse_flops
+        """From a user's quantities: text with a unit (``"3GB"``, ``"20Mb"`` = megabits, ``"5TFLOP"``;
+        :mod:`c3bench.units`), or numbers of bytes and FLOPs (None: no budget)."""
+        from c3bench.units import parse_bytes, parse_flops, parse_quantity
 
-        return cls(bandwidth_bytes=None if bandwidth is None else parse_bytes(str(bandwidth)),
-                   client_flops=None if compute is None else parse_flops(str(compute)))
+        return cls(bandwidth_bytes=None if bandwidth is None else parse_quantity(bandwidth, parse_bytes),
+                   client_flops=None if compute is None else parse_quantity(compute, parse_flops))
 
     @classmethod
     def from_config(cls, budgets: Mapping[str, Any] | None) -> Budgets:

@@ -6,6 +6,8 @@ import json
 
 import typer
 
+from c3bench.console import ViewFormat
+
 
 def _settings(values: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in values.items()) or "-"
@@ -63,13 +65,19 @@ def show_configs(name: str | None = None, as_json: bool = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.console import user_errors
+    from c3bench import completion
+    from c3bench.console import ViewFormat, format_option, json_option, output_format, user_errors
 
     @app.command("configs")
     @user_errors
     def configs_command(
-        name: str | None = typer.Argument(None, help="Show one configuration (NAME or a .toml file) in detail."),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        name: str | None = typer.Argument(None, autocompletion=completion.config_names,
+                                          help="Show one configuration (NAME or a .toml file) in detail."),
+        fmt: ViewFormat | None = format_option(ViewFormat, ViewFormat.table),
+        as_json: bool = json_option(),
     ) -> None:
-        """List the named configurations (published settings) that `run --config NAME/RUN` applies."""
-        show_configs(name, as_json)
+        """List the named configurations (published settings) that `run --config NAME/RUN` applies.
+
+        Example: c3bench configs adasplit-table2
+        """
+        show_configs(name, output_format(fmt, as_json, ViewFormat.table) == "json")

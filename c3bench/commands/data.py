@@ -12,20 +12,23 @@ that loads data can use it::
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import typer
 from rich.markup import escape
 
+from c3bench.console import ViewFormat, format_option, json_option, output_format
 from c3bench.data.integrity import FileCheck
 from c3bench.data.progress import Event
+from c3bench.log import log
 
 
 def _amount(event: Event) -> str:
@@ -166,6 +169,8 @@ def register(app: typer.Typer) -> None:
         datasets: str | None = typer.Option(None, "--datasets",
                                             help="Comma-separated dataset names (default: all)."),
         cold: bool = typer.Option(False, "--cold", help="Decode into a temporary cache to time a first run."),
+        fmt: ViewFormat | None = format_option(ViewFormat, ViewFormat.table),
+        as_json: bool = json_option(),
     ) -> None:
         """Load datasets (downloading what is missing) into the tensor cache and print load times.
 
@@ -179,18 +184,24 @@ def register(app: typer.Typer) -> None:
         cache = _temporary_cache() if cold else nullcontext()
         with cache, DataProgress(err) as show, progress.reporting(show):
             rows = time_loads(names, root)
-        out.print(_timing_table(rows))
-        err.print(f"tensor cache: {'(temporary, removed)' if cold else tensor_cache_dir()}", markup=False,
-                  highlight=False)
+        if output_format(fmt, as_json, ViewFormat.table) == "json":
+            out.print_json(json.dumps([asdict(r) for r in rows]))
+        else:
+            out.print(_timing_table(rows))
+        log.info(f"tensor cache: {'(temporary, removed)' if cold else tensor_cache_dir()}")
 
     @data_app.command("verify")
     @user_errors
     def verify(
         data_root: Path | None = typer.Option(None, "--data-root", envvar="C3BENCH_DATA", help=root_help),
+        fmt: ViewFormat | None = format_option(ViewFormat, ViewFormat.table),
+        as_json: bool = json_option(),
     ) -> None:
         """Hash every dataset file whose md5 is known; print ok or MISMATCH per file (exit 1 on a mismatch).
 
         Looks in the data root and in the user cache directory (where downloads land).
+
+        Example: c3bench data verify --data-root ../shared/data
         """
         from c3bench.data import progress
         from c3bench.data.datasets import known_checksums, usable_cache_dir
@@ -205,12 +216,15 @@ def register(app: typer.Typer) -> None:
                               "(or set C3BENCH_DATA) to the folder that holds the datasets.")
         with DataProgress(err) as show, progress.reporting(show):
             checks = verify_known(roots, table, usable_cache_dir())
-        for line in _verify_lines(checks):
-            out.print(line, highlight=False, soft_wrap=True)
+        if output_format(fmt, as_json, ViewFormat.table) == "json":
+            out.print_json(json.dumps([{"path": str(c.path), "expected": c.expected, "found": c.found, "ok": c.ok}
+                                       for c in checks]))
+        else:
+            for line in _verify_lines(checks):
+                out.print(line, highlight=False, soft_wrap=True)
         bad = [c for c in checks if not c.ok]
         if bad:
-            err.print(f"[red]{len(bad)} of {len(checks)} files do not match[/]: download them again "
-                      "(delete a downloaded file and the next load fetches it) or restore them from the "
-                      "shared data folder or your backup.", highlight=False)
+            log.error(f"{len(bad)} of {len(checks)} files do not match: download them again (delete a downloaded "
+                      "file and the next load fetches it) or restore them from the shared data folder or your backup.")
             raise typer.Exit(1)
-        err.print(f"all {len(checks)} files match their known md5.")
+        log.info(f"all {len(checks)} files match their known md5.")

@@ -6,10 +6,10 @@ import json
 from enum import Enum
 
 import typer
-from rich.markup import escape
 
-from c3bench.console import err, out, user_errors
+from c3bench.console import ViewFormat, format_option, json_option, out, output_format, user_errors
 from c3bench.hparams import ConfigError
+from c3bench.log import log
 
 
 class ListWhat(str, Enum):
@@ -27,10 +27,15 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def list_entries(
         what: ListWhat = typer.Argument(..., help="methods, protocols or configs"),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        fmt: ViewFormat | None = format_option(ViewFormat, ViewFormat.table),
+        as_json: bool = json_option(),
     ) -> None:
         """Show registered methods or protocols with their hyperparameters (name, type, default, range, help),
-        or the named configurations (the same as `c3bench configs`)."""
+        or the named configurations (the same as `c3bench configs`).
+
+        Example: c3bench list methods --json
+        """
+        as_json = output_format(fmt, as_json, ViewFormat.table) == "json"
         if what is ListWhat.configs:
             from c3bench.commands.configs import show_configs
 
@@ -77,7 +82,7 @@ def register(app: typer.Typer) -> None:
                           + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False)
             out.print()
         for entry in broken:
-            err.print(f"[bold red]cannot load[/] {escape(entry['error'])}", soft_wrap=True)
+            log.error(f"cannot load {entry['error']}")
         if what is ListWhat.methods:
             out.print("* a key hyperparameter (shown in score tables). Set any of them with --set key=value.",
                       highlight=False)

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from enum import Enum
 from typing import Any
 
 import typer
+
+from c3bench.console import ViewFormat
+from c3bench.log import log
 
 # Two each of a Raspberry Pi 4, a Jetson Nano, a phone and a laptop: devices 20x apart in compute, on Wi-Fi,
 # sharing an edge server, the heterogeneity EdgeSplit (Zhang et al., 2024) is designed for. (The paper's
 # exact testbed is not in the shared summary; this fleet is c3bench's stand-in.)
 DEFAULT_FLEET = "raspberry-pi-4*2,jetson-nano*2,phone*2,laptop*2"
-
-
-class PlanFormat(str, Enum):
-    table = "table"
-    json = "json"
 
 
 def build_report(model: str, devices: str, input_size: int, num_classes: int | None, batch_size: int,
@@ -75,7 +72,7 @@ def build_report(model: str, devices: str, input_size: int, num_classes: int | N
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.console import err, out, user_errors
+    from c3bench.console import ViewFormat, format_option, json_option, out, output_format, user_errors
 
     @app.command()
     @user_errors
@@ -94,7 +91,8 @@ def register(app: typer.Typer) -> None:
         num_devices: int | None = typer.Option(None, "--num-devices", help="Fleet size for --devices random[:SEED] "
                                                "(or to repeat a single preset)."),
         seed: int = typer.Option(0, "--seed", help="Seed for a random fleet without its own seed."),
-        fmt: PlanFormat = typer.Option(PlanFormat.table, "--format", "-f", help="table or json."),
+        fmt: ViewFormat | None = format_option(ViewFormat, ViewFormat.table),
+        as_json: bool = json_option(),
     ) -> None:
         """Plan EdgeSplit (per-device split points and bandwidth) for a fleet and compare with uniform split and FL.
 
@@ -102,20 +100,20 @@ def register(app: typer.Typer) -> None:
         """
         report = build_report(model, devices, input_size, num_classes, batch_size, samples, server,
                               server_bandwidth, seed, num_devices)
-        if fmt is PlanFormat.json:
+        if output_format(fmt, as_json, ViewFormat.table) == "json":
             out.print_json(json.dumps(report))
             return
-        _print_table(report, out, err)
+        _print_table(report, out)
 
 
-def _print_table(report: dict[str, Any], out, err) -> None:
+def _print_table(report: dict[str, Any], out) -> None:
     from rich.table import Table
 
     from c3bench.units import human_flops
 
     f = report["fleet"]
     server = f["server"]
-    err.print(f"{report['model']} {report['input_shape']}, {report['num_classes']} classes, batch {report['batch_size']}, "
+    log.info(f"{report['model']} {report['input_shape']}, {report['num_classes']} classes, batch {report['batch_size']}, "
               f"{report['samples_per_device']} samples per device per round; server {server['name']} "
               f"{human_flops(server['flops'])}/s, {server['bandwidth'] * 8 / 1e6:.0f} Mbit/s shared")
     table = Table(title="EdgeSplit plan (time per round)")

@@ -6,12 +6,27 @@ from pathlib import Path
 
 import typer
 
+from c3bench.console import PathFormat, format_option, json_option, out, output_format
+from c3bench.log import log
+
+
+def _wrote(path: Path, records: int, fmt: str) -> None:
+    """The figure's path on stdout (or as JSON), a line on stderr."""
+    import json
+
+    log.info(f"wrote {path} from {records} record{'s' if records != 1 else ''}")
+    if fmt == "json":
+        out.print_json(json.dumps({"figure": str(path), "records": records}))
+    else:
+        print(path)
+
 
 def register(app: typer.Typer) -> None:
-    from c3bench.console import err, load_records, user_errors
+    from c3bench.console import load_records, user_errors
     from c3bench.hparams import ConfigError
 
-    plot_app = typer.Typer(help="Draw figures from result records.", no_args_is_help=True)
+    plot_app = typer.Typer(help="Draw figures from result records: plot tradeoff results/ -o fig.png, plot curves "
+                                "results/ -o curves.pdf.", no_args_is_help=True)
     app.add_typer(plot_app, name="plot")
 
     def _check(out: Path, convention: str) -> None:
@@ -26,8 +41,9 @@ def register(app: typer.Typer) -> None:
     @plot_app.command("tradeoff")
     @user_errors
     def tradeoff(
-        files: list[Path] = typer.Argument(..., help="Result records (results/*.json)."),
-        out: Path = typer.Option(Path("tradeoff.png"), "--out", "-o", help="Output file: .png, .svg or .pdf."),
+        files: list[Path] = typer.Argument(..., help="Result records or folders of them (results/, searched "
+                                           "recursively); '-' reads file names from stdin."),
+        out_file: Path = typer.Option(Path("tradeoff.png"), "--out", "-o", help="Output file: .png, .svg or .pdf."),
         convention: str = typer.Option("c3bench", help="c3bench (bytes as sent, fwd+bwd FLOPs) or paper."),
         vary: str | None = typer.Option(None, help="Join runs differing only in one of these hyperparameters "
                                         "into curves (comma-separated, e.g. kappa,eta; 'rounds' only when named); "
@@ -40,14 +56,18 @@ def register(app: typer.Typer) -> None:
         min_seeds: int | None = typer.Option(None, "--min-seeds", help="Mark configurations with fewer seeds as "
                                              "provisional (hollow markers, seed count in the label)."),
         title: str | None = typer.Option(None, help="Figure title."),
+        fmt: PathFormat | None = format_option(PathFormat, PathFormat.path),
+        as_json: bool = json_option(),
     ) -> None:
-        """Accuracy vs. bandwidth and vs. client compute (log axes), mean ± std over seeds, Pareto front.
+        """Accuracy vs. bandwidth and vs. client compute (log axes), mean ± std over seeds, Pareto front;
+        prints the figure's path on stdout.
 
-        Example: c3bench plot tradeoff results/*.json -o tradeoff.png --iso
+        Example: c3bench plot tradeoff results/ -o tradeoff.png --iso
         """
         from c3bench.plots import save, tradeoff_figure
 
-        _check(out, convention)
+        chosen = output_format(fmt, as_json, PathFormat.path)
+        _check(out_file, convention)
         levels = None
         if iso_levels:
             try:
@@ -66,26 +86,33 @@ def register(app: typer.Typer) -> None:
                                   levels, bmax, cmax, temperature, title, min_seeds=min_seeds)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        err.print(f"wrote {save(fig, out)}")
+        _wrote(save(fig, out_file), len(records), chosen)
 
     @plot_app.command("curves")
     @user_errors
     def curves(
-        files: list[Path] = typer.Argument(..., help="Result records (results/*.json)."),
-        out: Path = typer.Option(Path("curves.png"), "--out", "-o", help="Output file: .png, .svg or .pdf."),
+        files: list[Path] = typer.Argument(..., help="Result records or folders of them (results/, searched "
+                                           "recursively); '-' reads file names from stdin."),
+        out_file: Path = typer.Option(Path("curves.png"), "--out", "-o", help="Output file: .png, .svg or .pdf."),
         convention: str = typer.Option("c3bench", help="Bytes as sent (c3bench) or non-zeros×4 (paper)."),
         title: str | None = typer.Option(None, help="Figure title."),
+        fmt: PathFormat | None = format_option(PathFormat, PathFormat.path),
+        as_json: bool = json_option(),
     ) -> None:
-        """Accuracy against round and against cumulative bytes, mean over seeds with a ±1 std band.
+        """Accuracy against round and against cumulative bytes, mean over seeds with a ±1 std band; prints
+        the figure's path on stdout.
 
         All records must be of one protocol (curves of different protocols do not share axes).
+
+        Example: c3bench plot curves results/fedavg_*.json results/adasplit_*.json -o curves.pdf
         """
         from c3bench.plots import curves_figure, save
 
-        _check(out, convention)
+        chosen = output_format(fmt, as_json, PathFormat.path)
+        _check(out_file, convention)
         records = load_records(files)
         try:
             fig = curves_figure(records, convention, title)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        err.print(f"wrote {save(fig, out)}")
+        _wrote(save(fig, out_file), len(records), chosen)

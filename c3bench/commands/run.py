@@ -9,14 +9,15 @@ from typing import Any
 
 import typer
 
-from c3bench.console import err, out, user_errors
+from c3bench import completion
+from c3bench.console import PathFormat, err, format_option, json_option, out, output_format, user_errors
+from c3bench.log import log, quiet_level
 from c3bench.units import human_bytes, human_duration, human_flops
 
 
 def _header(run, start_round: int) -> None:
-    err.print(f"[bold]{run.method_cls.name}[/] on [bold]{run.protocol_cls.name}[/], {run.rounds} rounds, seed "
-              f"{run.spec.seed}, backbone {run.backbone} -> {run.name}"
-              + (f" (resuming at round {start_round + 1})" if start_round else ""), highlight=False)
+    log.info(f"{run.method_cls.name} on {run.protocol_cls.name}, {run.rounds} rounds, seed {run.spec.seed}, backbone "
+             f"{run.backbone} -> {run.name}" + (f" (resuming at round {start_round + 1})" if start_round else ""))
 
 
 def _stats(entry: dict[str, Any]) -> str:
@@ -80,8 +81,8 @@ class LogLines:
         elapsed = time.monotonic() - self.began
         done = entry["round"] - self.start_round
         eta = elapsed / done * (self.rounds - entry["round"]) if done else None
-        err.print(f"round {entry['round']}/{self.rounds}  {_stats(entry)}  elapsed {human_duration(elapsed)}  "
-                  f"ETA {human_duration(eta) if eta is not None else '-'}", highlight=False, soft_wrap=True)
+        log.info(f"round {entry['round']}/{self.rounds}  {_stats(entry)}  elapsed {human_duration(elapsed)}  "
+                 f"ETA {human_duration(eta) if eta is not None else '-'}")
 
     def on_end(self, record: dict[str, Any]) -> None:
         pass
@@ -100,11 +101,11 @@ class DataLines:
         if key not in self.seen:
             self.seen.add(key)
             self.began[key] = time.monotonic()
-            err.print(f"[dim]{event.stage} {event.subject} ...[/]", highlight=False)
+            log.info(f"{event.stage} {event.subject} ...")
         elif event.finished and key in self.began:
             took = time.monotonic() - self.began.pop(key)
             if took >= 1.0:
-                err.print(f"[dim]{event.stage} {event.subject}: done in {human_duration(took)}[/]", highlight=False)
+                log.info(f"{event.stage} {event.subject}: done in {human_duration(took)}")
 
 
 class Quiet:
@@ -115,23 +116,38 @@ class Quiet:
 
 
 def progress_display(quiet: bool):
-    """The live bar on a terminal, plain log lines elsewhere, nothing with --quiet."""
-    if quiet:
+    """The live bar on a terminal, plain log lines elsewhere, nothing with --quiet (or c3bench -q)."""
+    if quiet or quiet_level():
         return Quiet()
     return LiveProgress() if err.is_terminal else LogLines()
+
+
+def _finished(record: dict[str, Any], path: Path) -> None:
+    """The closing message of a run (stderr)."""
+    t = record["totals"]
+    if record["status"] == "budget-stopped":
+        stop = record["budget_stop"]
+        log.warning(f"budget-stopped before round {stop['round']}: the {stop['what']} budget would be exceeded.")
+    log.info(f"{record['status']}: accuracy {t['accuracy']:.2f}%  bandwidth {human_bytes(t['bytes_total'])}  "
+             f"client {human_flops(t['client_flops'])}  total {human_flops(t['total_flops'])}  -> {path}")
+    for entry in record.get("models", {}).get("files", []):
+        log.info(f"model of client{'s' if len(entry['clients']) > 1 else ''} "
+                 f"{','.join(map(str, entry['clients']))}: {path.parent / entry['path']}")
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def run(
-        method: str | None = typer.Option(None, "--method", "-m", help="Method name; see `c3bench list methods` "
-                                          "(may be left out when --config names a run)."),
-        protocol: str | None = typer.Option(None, "--protocol", "-p", help="Protocol name; see `c3bench list "
-                                            "protocols` (default: the config's, else synthetic)."),
-        config: str | None = typer.Option(None, "--config", "-c", help="A configuration: NAME, NAME/RUN (see "
-                                          "`c3bench configs`) or your own file.toml[#RUN]; --rounds, --backbone and "
-                                          "--set override it."),
+        method: str | None = typer.Option(None, "--method", "-m", autocompletion=completion.method_names,
+                                          help="Method name; see `c3bench list methods` (may be left out when "
+                                          "--config names a run)."),
+        protocol: str | None = typer.Option(None, "--protocol", "-p", autocompletion=completion.protocol_names,
+                                            help="Protocol name; see `c3bench list protocols` (default: the "
+                                            "config's, else synthetic)."),
+        config: str | None = typer.Option(None, "--config", "-c", autocompletion=completion.config_names,
+                                          help="A configuration: NAME, NAME/RUN (see `c3bench configs`) or your own "
+                                          "file.toml[#RUN]; --rounds, --backbone and --set override it."),
         rounds: int | None = typer.Option(None, "--rounds", "-r", help="Rounds to train (default: the protocol's)."),
         seed: int = typer.Option(0, "--seed", "-s", help="Seed for data splits, initialisation and batching, "
                                  "0 <= SEED < 2^32."),
@@ -139,16 +155,25 @@ def register(app: typer.Typer) -> None:
                                        "Prefix with protocol. or method. when a key exists in both."),
         backbone: str | None = typer.Option(None, help="Backbone (lenet, simple-cnn, resnet18, resnet50); default: "
                                             "the protocol's."),
-        budget_bandwidth: str | None = typer.Option(None, help="Stop before the round that would send more than this, "
-                                                    "e.g. 3GB."),
+        budget_bandwidth: str | None = typer.Option(None, help="Stop before the round that would send more than this: "
+                                                    "a number with a unit, B = byte and b = bit (SI or IEC "
+                                                    "prefixes), e.g. 3GB, 500MiB, 20Mb."),
         budget_compute: str | None = typer.Option(None, help="Stop before the round that would exceed this client "
-                                                  "compute, e.g. 5TFLOP."),
+                                                  "compute, e.g. 5TFLOP or 2.5e12FLOP."),
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Folder with the datasets (env "
                                               "C3BENCH_DATA)."),
         out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records."),
         name: str | None = typer.Option(None, help="Result file name (without .json); default from the config."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run with the same options."),
-        force: bool = typer.Option(False, "--force", help="Overwrite an existing result of the same name."),
+        force: bool = typer.Option(False, "--force", help="Run again and overwrite an existing result of the same "
+                                   "name (a finished one is otherwise kept: 'already completed')."),
+        save_model: bool = typer.Option(False, "--save-model", help="Also write the deployed model(s) under "
+                                        "OUT/models/<name>/ (state dicts; one per client where clients deploy "
+                                        "different models), named in the record with their sha256; load them "
+                                        "with c3bench.load_model."),
+        tensorboard: Path | None = typer.Option(None, "--tensorboard", help="Log every round (accuracy, bytes, "
+                                                "FLOPs) and the configuration as hyperparameters to TensorBoard "
+                                                "event files under this folder (needs c3bench[tensorboard])."),
         device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
         devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time: presets "
                                            "(raspberry-pi-4*2,laptop; one name = all clients), random[:SEED], or a "
@@ -170,17 +195,24 @@ def register(app: typer.Typer) -> None:
                                               "split inference's activations up and logits down, and its FLOPs "
                                               "(the paper does not)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-        as_json: bool = typer.Option(False, "--json", help="Print the final record as JSON on stdout."),
+        fmt: PathFormat | None = format_option(PathFormat, PathFormat.path),
+        as_json: bool = json_option(),
     ) -> None:
-        """Train one METHOD on one PROTOCOL and write results/<name>.json.
+        """Train one METHOD on one PROTOCOL, write results/<name>.json and print its path on stdout.
 
         Example: c3bench run -m fedavg -p synthetic --rounds 3 --set lr=0.001 --budget-bandwidth 50MB
 
         A published row in one option: c3bench run --config adasplit-table2/fedavg --data-root ../shared/data
+
+        Keep the trained model and follow the run in TensorBoard:
+        c3bench run -m adasplit -p synthetic --save-model --tensorboard runs/
+
+        The same command again prints "already completed: PATH" and exits 0; --force runs it again.
         """
         from c3bench.accounting.ledger import Budgets
         from c3bench.hparams import parse_assignments
 
+        chosen = output_format(fmt, as_json, PathFormat.path)
         budgets = Budgets.parse(budget_bandwidth or None, budget_compute or None)
         overrides = parse_assignments(set_)
         from c3bench.runner import NoRoundFits, Runner, RunSpec, resolve
@@ -194,7 +226,13 @@ def register(app: typer.Typer) -> None:
                        charge_inference=charge_inference, client_workers=client_workers,
                        stack_clients=stack_clients, flush_denormal=flush_denormal)
         resolved = resolve(spec)
-        runner = Runner(resolved, out_dir, callbacks=progress_display(quiet))
+        callbacks = [progress_display(quiet)]
+        if tensorboard is not None:
+            from c3bench.trackers import TensorBoardTracker
+
+            TensorBoardTracker.check_installed()
+            callbacks.append(TensorBoardTracker(tensorboard))
+        runner = Runner(resolved, out_dir, callbacks=callbacks, save_model=save_model)
         from contextlib import nullcontext
 
         from c3bench.data.progress import reporting
@@ -207,18 +245,18 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(str(exc)) from None
         except KeyboardInterrupt:
             if runner.result_file.exists():
-                err.print(f"[yellow]interrupted[/]: partial result in {runner.result_file}; "
-                          f"continue with the same command plus --resume", highlight=False)
+                log.warning(f"interrupted: partial result in {runner.result_file}; continue with the same command "
+                            "plus --resume")
             else:
-                err.print("[yellow]interrupted[/] before the first round ended: nothing was written.")
+                log.warning("interrupted before the first round ended: nothing was written.")
             raise typer.Exit(130) from None
-        t = record["totals"]
-        if as_json:
+        if runner.reused:
+            log.info(f"already {record['status']}: {runner.result_file} (run it again with --force)")
+            if save_model and "models" not in record:
+                log.warning("that run saved no models; add --force to run it again with --save-model.")
+        else:
+            _finished(record, runner.result_file)
+        if chosen == "json":
             out.print_json(json.dumps(record))
-        if record["status"] == "budget-stopped":
-            stop = record["budget_stop"]
-            err.print(f"[yellow]budget-stopped[/] before round {stop['round']}: the {stop['what']} budget would be "
-                      "exceeded.")
-        err.print(f"[green]{record['status']}[/]: accuracy {t['accuracy']:.2f}%  bandwidth {human_bytes(t['bytes_total'])}  "
-                  f"client {human_flops(t['client_flops'])}  total {human_flops(t['total_flops'])}  -> {runner.result_file}",
-                  highlight=False, soft_wrap=True)
+        else:
+            print(runner.result_file)

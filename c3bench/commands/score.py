@@ -10,7 +10,8 @@ from typing import Any
 
 import typer
 
-from c3bench.console import Format, err, load_records, out, user_errors
+from c3bench.console import Format, format_option, json_option, load_records, out, output_format, user_errors
+from c3bench.log import log
 from c3bench.units import human_duration
 
 
@@ -25,17 +26,35 @@ def _positive(name: str, value: float | None) -> None:
         raise ConfigError(f"{name} must be a positive finite number, got {value}.")
 
 
-HEADERS = ["method", "params", "rounds", "seeds", "status", "accuracy", "published", "Δ", "GB", "client TFLOPs",
+HEADERS = ["method", "settings", "rounds", "seeds", "status", "accuracy", "published", "Δ", "GB", "client TFLOPs",
            "total TFLOPs", "sim. time", "C3"]
+# the terminal's table: seeds, rounds and status in one column and the published accuracy under c3bench's,
+# so that it fits 100 columns with every cell whole (text wraps between words)
+TERMINAL_HEADERS = ["method", "settings", "runs", "accuracy %", "GB", "client TFLOPs", "total TFLOPs", "sim. time",
+                    "C3"]
+TEXT_COLUMNS = ("method", "settings", "runs", "accuracy %")
+
+
+def _pm(mean: float, std: float | None, digits: int = 2) -> str:
+    """'71.20 ± 0.31', or '71.20' without a spread (one seed)."""
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
 
 
 def _cells(r: dict[str, Any]) -> list[str]:
-    published = "-" if r["published_accuracy"] is None else (
-        f"{r['published_accuracy']:.2f}" + (f" ± {r['published_std']:.2f}" if r["published_std"] is not None else ""))
-    return [r["method"], r["params"] or "-", str(r["rounds"]), str(r["seeds"]), r["status"].replace(",", ", "),
-            f"{r['accuracy_mean']:.2f} ± {r['accuracy_std']:.2f}", published, _fmt(r["delta"], "+.2f"),
-            f"{r['bandwidth_gb']:.3f}", f"{r['client_tflops']:.4f}", f"{r['total_tflops']:.4f}",
-            human_duration(r["sim_time_s"]), _fmt(r["c3"], ".3f")]
+    published = "-" if r["published_accuracy"] is None else _pm(r["published_accuracy"], r["published_std"])
+    return [r["method"], ", ".join(r["settings"]) or "-", str(r["rounds"]), str(r["seeds"]),
+            r["status"].replace(",", ", "), _pm(r["accuracy_mean"], r["accuracy_std"]), published,
+            _fmt(r["delta"], "+.2f"), f"{r['bandwidth_gb']:.3f}", f"{r['client_tflops']:.4f}",
+            f"{r['total_tflops']:.4f}", human_duration(r["sim_time_s"]), _fmt(r["c3"], ".3f")]
+
+
+def _terminal_cells(r: dict[str, Any]) -> list[str]:
+    c = dict(zip(HEADERS, _cells(r), strict=True))
+    runs = (f"{r['seeds']} seed{'s' if r['seeds'] != 1 else ''} x {r['rounds']} round{'s' if r['rounds'] != 1 else ''}, "
+            f"{c['status']}")
+    accuracy = c["accuracy"] + ("" if r["published_accuracy"] is None else f" (published {c['published']}, Δ {c['Δ']})")
+    return [c["method"], c["settings"], runs, accuracy, c["GB"], c["client TFLOPs"], c["total TFLOPs"],
+            c["sim. time"], c["C3"]]
 
 
 def _caption(block: dict[str, Any]) -> str:
@@ -55,24 +74,28 @@ def print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
     if fmt is Format.csv:
         import csv
         writer = csv.writer(sys.stdout)
-        writer.writerow(["protocol", "method", "params", "rounds", "seeds", "status", "accuracy_mean", "accuracy_std",
-                         "published_accuracy", "published_std", "delta", "bandwidth_gb", "client_tflops",
-                         "total_tflops", "sim_time_s", "c3", "bmax_gb", "cmax_tflops", "temperature", "convention"])
+        writer.writerow(["protocol", "method", "params", "settings", "rounds", "seeds", "status", "accuracy_mean",
+                         "accuracy_std", "published_accuracy", "published_std", "delta", "bandwidth_gb",
+                         "client_tflops", "total_tflops", "sim_time_s", "c3", "bmax_gb", "cmax_tflops", "temperature",
+                         "convention", "protocol_params"])
         for block in payload:
             b = block["budgets"]
             for r in block["rows"]:
-                writer.writerow([r["protocol"], r["method"], r["params"], r["rounds"], r["seeds"], r["status"],
+                writer.writerow([r["protocol"], r["method"], r["params"], "; ".join(r["settings"]), r["rounds"],
+                                 r["seeds"], r["status"],
                                  r["accuracy_mean"], r["accuracy_std"], r["published_accuracy"], r["published_std"],
                                  r["delta"], r["bandwidth_gb"], r["client_tflops"], r["total_tflops"], r["sim_time_s"],
-                                 r["c3"], b["bmax_gb"], b["cmax_tflops"], b["temperature"], block["convention"]])
+                                 r["c3"], b["bmax_gb"], b["cmax_tflops"], b["temperature"], block["convention"],
+                                 json.dumps(block["protocol_params"], sort_keys=True)])
         return
+    from rich import box
     from rich.table import Table
 
     for block in payload:
         show = [h for h in HEADERS if h not in ("published", "Δ") or any(r["published_accuracy"] is not None
                                                                          for r in block["rows"])]
         if fmt is Format.markdown:
-            print(f"**{block['protocol']}** ({_caption(block)})\n")
+            print(f"**{block['title']}** ({_caption(block)})\n")
             print("| " + " | ".join(show) + " |")
             print("|" + "---|" * len(show))
             for r in block["rows"]:
@@ -80,21 +103,33 @@ def print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
                 print("| " + " | ".join(cells[h] for h in show) + " |")
             print()
         else:
-            table = Table(title=f"C3 on {block['protocol']}", caption=_caption(block))
-            for h in show:
-                table.add_column(h, justify="left" if h in ("method", "params", "status") else "right")
-            for r in block["rows"]:
-                cells = dict(zip(HEADERS, _cells(r), strict=True))
-                table.add_row(*(cells[h] for h in show))
+            # on a narrow terminal text columns wrap between words (a method name never breaks) and no
+            # cell is cut short: a reader tells a kappa = 0.3 row from a kappa = 0.6 one
+            table = Table(title=f"C3 on {block['title']}", box=box.SIMPLE_HEAD, padding=(0, 1),
+                          collapse_padding=True, pad_edge=False, title_justify="left")
+            rows = [_terminal_cells(r) for r in block["rows"]]
+            for i, h in enumerate(TERMINAL_HEADERS):
+                header_word = max(len(word) for word in h.split())
+                if h in TEXT_COLUMNS:  # as wide as its longest word at least: wraps between words
+                    longest = max((len(word) for row in rows for word in row[i].split()), default=1)
+                    table.add_column(h, overflow="fold", no_wrap=h == "method",
+                                     min_width=max(min(longest, 16), header_word))
+                else:  # a number keeps its width; its header wraps over two lines where it must
+                    width = max(max((len(row[i]) for row in rows), default=1), header_word)
+                    table.add_column(h, justify="right", width=width)
+            for row in rows:
+                table.add_row(*row)
             out.print(table)
+            out.print(_caption(block), highlight=False, markup=False)  # wrapped at the console width, between words
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def score(
-        files: list[Path] = typer.Argument(..., help="Result records (results/*.json); '-' reads file names from stdin "
-                                           "(c3bench sweep ... | c3bench score -)."),
+        files: list[Path] = typer.Argument(..., help="Result records or folders of them (results/, searched "
+                                           "recursively); '-' reads file names from stdin (c3bench sweep ... | "
+                                           "c3bench score -)."),
         bmax: float | None = typer.Option(None, help="The C3 scale's bandwidth normaliser Bmax in GB (default: the "
                                           "largest among the results; a board's, for comparable scores)."),
         cmax: float | None = typer.Option(None, help="The C3 scale's client-compute normaliser Cmax in TFLOPs "
@@ -102,15 +137,21 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(8.0, "--temperature", "-T", help="C3 temperature T (8 reproduces the paper's tables)."),
         convention: str = typer.Option("c3bench", help="c3bench (bytes as sent, fwd+bwd FLOPs) or paper (non-zeros*4, "
                                        "forward MACs)."),
-        fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown, csv or json."),
+        fmt: Format | None = format_option(Format, Format.table),
+        as_json: bool = json_option(),
     ) -> None:
-        """Print the C3 table: runs differing only in seed are grouped (accuracy mean ± std).
+        """Print the C3 table: runs differing only in seed are grouped (accuracy mean ± std over seeds;
+        no spread for one seed, null in JSON).
 
-        C3 = A/100 * exp(-(B/Bmax + C/Cmax)/T), one table per protocol. Runs of a named configuration
-        (c3bench run --config NAME/RUN) are shown beside the accuracy their source published.
+        C3 = A/100 * exp(-(B/Bmax + C/Cmax)/T), one table per protocol and protocol parameters, each on
+        its own scale. The settings column names what tells a row apart (key hyperparameters, those off
+        their defaults, differing budgets). Runs of a named configuration (c3bench run --config NAME/RUN)
+        are shown beside the accuracy their source published.
+
+        Example: c3bench score results/ --format markdown
         """
         from c3bench import conventions
-        from c3bench.score import score_table
+        from c3bench.score import score_blocks
 
         conventions.get(convention)
         for name, value in (("--temperature", temperature), ("--bmax", bmax), ("--cmax", cmax)):
@@ -118,13 +159,11 @@ def register(app: typer.Typer) -> None:
         records = load_records(files)
         for s, r in records:
             if r["status"] in ("running", "interrupted"):
-                err.print(f"[yellow]note:[/] {s} is unfinished; it is scored on the rounds it completed.", highlight=False)
-        by_protocol: dict[str, list] = {}
-        for item in records:
-            by_protocol.setdefault(item[1]["config"]["protocol"], []).append(item)
-        payload = []
-        for protocol_name, items in sorted(by_protocol.items()):
-            rows, scale = score_table(items, bmax, cmax, temperature, convention)
-            payload.append({"protocol": protocol_name, "budgets": scale, "convention": convention,
-                            "rows": [r.as_dict() for r in rows]})
-        print_score(payload, fmt)
+                log.warning(f"{s} is unfinished; it is scored on the rounds it completed.")
+        payload = [{"protocol": b.protocol, "protocol_params": b.protocol_params, "distinct": b.distinct,
+                    "title": b.title, "budgets": b.scale, "convention": convention, "rows": [r.as_dict() for r in b.rows]}
+                   for b in score_blocks(records, bmax, cmax, temperature, convention)]
+        if len({b["protocol"] for b in payload}) < len(payload):
+            log.info("runs of one protocol with different protocol parameters are scored in separate tables, each "
+                     "on its own scale.")
+        print_score(payload, Format(output_format(fmt, as_json, Format.table)))

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from c3bench.console import load_records, out, user_errors
+from c3bench.console import (
+    ViewFormat,
+    format_option,
+    json_option,
+    load_records,
+    out,
+    output_format,
+    user_errors,
+)
 from c3bench.units import human_bytes, human_flops
 
 
@@ -61,13 +69,18 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def show(
-        files: list[Path] = typer.Argument(..., help="Result records; several (or a glob) show each in turn."),
-        as_json: bool = typer.Option(False, "--json", help="Print the runs (name, status, config, totals, rounds) "
-                                     "as JSON."),
+        files: list[Path] = typer.Argument(..., help="Result records or folders of them (searched recursively); "
+                                           "several show each in turn; '-' reads file names from stdin."),
+        fmt: ViewFormat | None = format_option(ViewFormat, ViewFormat.table),
+        as_json: bool = json_option(),
     ) -> None:
-        """Summarise runs: configuration, status, environment and the per-round table."""
+        """Summarise runs: configuration, status, environment and the per-round table (JSON: name, status,
+        config, totals, rounds).
+
+        Example: c3bench show results/fedavg_synthetic_s0_*.json
+        """
         records = load_records(files)
-        if as_json:
+        if output_format(fmt, as_json, ViewFormat.table) == "json":
             keys = ("name", "status", "config", "totals", "rounds")
             out.print_json(json.dumps([{k: r.get(k) for k in keys} for _, r in records]))
             return

@@ -318,6 +318,12 @@ def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: 
     if any(v <= 0 for v in score.values()):
         raise _fail(source, "score budgets and temperature must be positive.")
     params = _table(data.get("params", {}), source, "params")
+    for key, value in params.items():
+        if isinstance(value, Mapping) and key not in FAMILIES:
+            raise _fail(source, f"[params.{key}] is not a section of a configuration: its sections are "
+                                f"{' and '.join(f'[params.{f}]' for f in FAMILIES)}."
+                                f"{did_you_mean(f'params.{key}', [f'params.{f}' for f in FAMILIES])} "
+                                "(A hyperparameter's value is a number, text or true/false, not a table.)")
     for family in FAMILIES:
         if family in params:
             params[family] = _table(params[family], source, f"params.{family}")

@@ -31,6 +31,7 @@ option reproduces the code; every default is the paper's text:
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -46,7 +47,7 @@ from c3bench.hparams import HParam
 from c3bench.method import Timing
 from c3bench.optim import adam, round_lr
 from c3bench.registry import register_method
-from c3bench.split import SPLIT_HPARAMS, SplitMethod, split_predictor
+from c3bench.split import SPLIT_HPARAMS, SplitMethod, join_parts, split_predictor
 
 
 @register_method
@@ -209,6 +210,15 @@ class AdaSplit(SplitMethod):
         model = self.client_models[client]["model"]
         return split_predictor(self.ctx, client, model, lambda a: self.masks.masked_forward(self.server_model, client, a),
                                f"adasplit-{self.cut}", [self.server_model], self.encoding)
+
+    def deployed_model(self, client: int) -> nn.Module:
+        """The client part, then the server part with the client's mask folded into its weights
+        (W * sigmoid(M), as inference applies it)."""
+        server = copy.deepcopy(self.server_model)
+        with torch.no_grad():
+            for weight, logits in zip(server.parameters(), self.masks.logits[client], strict=True):
+                weight.mul_(torch.sigmoid(logits))
+        return join_parts(copy.deepcopy(self.client_models[client]["model"]), server)
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut, "local_rounds": self.local_rounds,

@@ -21,7 +21,7 @@ from c3bench.aggregation import weighted_average
 from c3bench.hparams import HParam
 from c3bench.method import Timing
 from c3bench.registry import register_method
-from c3bench.split import SPLIT_HPARAMS, TURNS, SplitMethod, split_predictor
+from c3bench.split import SPLIT_HPARAMS, TURNS, SplitMethod
 
 
 @register_method
@@ -62,9 +62,9 @@ class SplitFed(SplitMethod):
         self.average_clients(sizes)
         return {"order": self._order}
 
-    def predictor(self, client: int):
-        return split_predictor(self.ctx, client, self.client_models[client], self.server_model, self.tag(client),
-                               [self.server_model])
+    def deployed_parts(self, client: int) -> tuple[nn.Module, nn.Module]:
+        """Every client deploys its client model with the one shared (averaged) server model."""
+        return self.client_models[client], self.server_model
 
     def describe(self) -> dict[str, Any]:
         return {"cut": self.cut, "variant": self.p["variant"]}
