@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from c3bench import strict_json
+from c3bench.hparams import ConfigError
 from c3bench.record_log import (  # noqa: F401 - re-exported: the record's names, read from here by most callers
     TOTAL_COUNTERS,
     VOLATILE,
@@ -21,6 +23,7 @@ from c3bench.record_log import (  # noqa: F401 - re-exported: the record's names
     strip_volatile,
     totals_from_rounds,
 )
+from c3bench.safe_files import describe_os_error, read_own_file
 
 SCHEMA = "c3bench.result/1"
 STATUSES = ("running", "completed", "budget-stopped", "interrupted")
@@ -128,39 +131,46 @@ def validate_record(record: Any, source: str, check_content: bool = True) -> dic
     return record
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a run can produce")
+MAX_RECORD_BYTES = 64 * 2**20  # a result record is a few hundred kB; anything beyond 64 MiB is refused unread
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is not a finite number")
-    return value
-
-
-def load_record(path: str | Path, check_content: bool = True) -> dict[str, Any]:
-    """Read a record, refusing (ResultError, naming the file) anything malformed, edited or inconsistent.
-    ``check_content=False`` stops after the schema and the digest (for callers that report the
-    content problems themselves, field by field)."""
+def read_record_bytes(path: str | Path, follow_links: bool = True) -> bytes:
+    """A record file's bytes, refused (ResultError) when missing, not a regular file, beyond
+    :data:`MAX_RECORD_BYTES`, or (``follow_links=False``: a board's own files) a symbolic link."""
     path = Path(path)
-    if not path.is_file():
-        raise ResultError(f"{path}: no such file.")
     try:
-        record = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant,
-                            parse_float=_finite_float)
+        return read_own_file(path, MAX_RECORD_BYTES, "result record", follow_links)
+    except FileNotFoundError:
+        raise ResultError(f"{path}: no such file.") from None
+    except ConfigError as exc:
+        raise ResultError(str(exc)) from None
+    except OSError as exc:
+        raise ResultError(f"{path}: cannot be read ({describe_os_error(exc)})") from None
+
+
+def parse_record(data: bytes, source: str, check_content: bool = True) -> dict[str, Any]:
+    """A record from its file's bytes (see :func:`load_record`)."""
+    try:
+        record = strict_json.loads(data)
     except json.JSONDecodeError as exc:
-        raise ResultError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-    except ValueError as exc:  # NaN, Infinity or a number beyond float range
-        raise ResultError(f"{path}: {exc}.") from None
+        raise ResultError(f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
     except UnicodeDecodeError:
-        raise ResultError(f"{path}: not a text file.") from None
-    except (OSError, RecursionError) as exc:
-        raise ResultError(f"{path}: cannot be read ({type(exc).__name__}).") from None
-    record = validate_record(record, str(path), check_content)
+        raise ResultError(f"{source}: not a text file.") from None
+    except ValueError as exc:  # duplicate keys, NaN, Infinity, numbers beyond range, nesting too deep
+        raise ResultError(f"{source}: {exc}.") from None
+    record = validate_record(record, source, check_content)
     if check_content:  # every total the log gives, also those a record written by an older c3bench lacks
         record["totals"] = totals_from_rounds(record["rounds"])
     return record
+
+
+def load_record(path: str | Path, check_content: bool = True, follow_links: bool = True) -> dict[str, Any]:
+    """Read a record, refusing (ResultError, naming the file) anything malformed, edited or inconsistent:
+    JSON that readers could read differently (duplicate keys, integers beyond 64 bits, NaN, nesting
+    deeper than :data:`c3bench.strict_json.MAX_DEPTH`) and files beyond :data:`MAX_RECORD_BYTES`
+    included. ``check_content=False`` stops after the schema and the digest (for callers that report
+    the content problems themselves, field by field); ``follow_links=False`` refuses a symbolic link."""
+    return parse_record(read_record_bytes(path, follow_links), str(path), check_content)
 
 
 def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
