@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-from c3bench.console import err, out, user_errors
+from c3bench.console import err, esc, out, user_errors
 
 BOARD_DIR_HELP = "Folder holding one board per protocol."
 
 
 def _report(problems) -> None:
     for problem in problems:
-        err.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[red]✗[/] {esc(str(problem))}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,13 +39,13 @@ def register(app: typer.Typer) -> None:
 
         report = do_submit(files, board_dir, replace, data_root)
         for path in report.unchanged:
-            err.print(f"already on the board: {path}", highlight=False)
+            err.print(f"already on the board: {esc(str(path))}", highlight=False)
         for path in report.filed:
-            out.print(str(path), highlight=False)
+            out.print(str(path), highlight=False, markup=False)
         for board in report.boards:
             s = summary(board)
-            err.print(f"[green]{board.protocol}[/]: {s['entries']} entries in {s['configurations']} configurations "
-                      f"({s['provisional']} provisional) -> {board.readme}", highlight=False)
+            err.print(f"[green]{esc(board.protocol)}[/]: {s['entries']} entries in {s['configurations']} configurations "
+                      f"({s['provisional']} provisional) -> {esc(str(board.readme))}", highlight=False)
         if report.refused:
             _report(report.refused)
             refused_files = len({p.file for p in report.refused})
@@ -78,15 +78,15 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         for board in boards.values():
             s = summary(board)
-            err.print(f"[green]ok[/] {board.protocol}: {s['entries']} entries, {s['configurations']} configurations",
+            err.print(f"[green]ok[/] {esc(board.protocol)}: {s['entries']} entries, {s['configurations']} configurations",
                       highlight=False)
         if not boards:
-            err.print(f"no boards under {board_dir}", highlight=False)
+            err.print(f"no boards under {board_dir}", highlight=False, markup=False)
         if html is not None:
             from c3bench.site import write_site
 
             written = write_site(board_dir, html)
-            err.print(f"wrote {len(written)} files; open {html / 'index.html'}", highlight=False)
+            err.print(f"wrote {len(written)} files; open {html / 'index.html'}", highlight=False, markup=False)
 
     @board_app.command("verify")
     @user_errors
@@ -123,16 +123,16 @@ def register(app: typer.Typer) -> None:
             if method and not items:
                 raise ConfigError(f"board {name} has no entry of {', '.join(method)}.")
             for path, record in sample_entries(items, sample, seed):
-                err.print(f"re-running {path} ...", highlight=False)
+                err.print(f"re-running {path} ...", highlight=False, markup=False)
                 verdict = verify_entry(path, record, str(data_root) if data_root else None, rounds)
                 part = "" if verdict.rounds == verdict.of_rounds else f", first {verdict.rounds} of {verdict.of_rounds} rounds"
                 if verdict.ok:
-                    out.print(f"[green]ok[/] {path} ({verdict.mode}{part}, {verdict.seconds:.1f} s)", highlight=False)
+                    out.print(f"[green]ok[/] {esc(str(path))} ({esc(verdict.mode)}{part}, {verdict.seconds:.1f} s)", highlight=False)
                 else:
                     failed += 1
-                    out.print(f"[red]FAILED[/] {path} ({verdict.mode}{part})", highlight=False)
+                    out.print(f"[red]FAILED[/] {esc(str(path))} ({esc(verdict.mode)}{part})", highlight=False)
                     for line in verdict.differences[:10]:
-                        out.print(f"    {line}", highlight=False, soft_wrap=True)
+                        out.print(f"    {line}", highlight=False, soft_wrap=True, markup=False)
         if failed:
             err.print(f"[red]verify failed[/]: {failed} entr{'y' if failed == 1 else 'ies'} not reproduced.")
             raise typer.Exit(1)
@@ -156,12 +156,12 @@ def register(app: typer.Typer) -> None:
         for name, board in boards.items():
             if not protocol or name in protocol:
                 write_board(board)
-                err.print(f"rendered {board.readme}", highlight=False)
+                err.print(f"rendered {board.readme}", highlight=False, markup=False)
         if html is not None:
             from c3bench.site import write_site
 
             written = write_site(board_dir, html)
-            err.print(f"wrote {len(written)} files; open {html / 'index.html'}", highlight=False)
+            err.print(f"wrote {len(written)} files; open {html / 'index.html'}", highlight=False, markup=False)
 
     @board_app.command("new")
     @user_errors
@@ -185,4 +185,4 @@ def register(app: typer.Typer) -> None:
         board = new_board(board_dir, protocol, bmax, cmax, temperature, convention, parse_assignments(set_), title,
                           provenance="committed" if committed else "any")
         write_board(board)
-        err.print(f"created {board.path / 'board.json'}", highlight=False)
+        err.print(f"created {board.path / 'board.json'}", highlight=False, markup=False)

@@ -8,7 +8,7 @@ from enum import Enum
 import typer
 from rich.markup import escape
 
-from c3bench.console import err, out, user_errors
+from c3bench.console import cells, err, out, user_errors
 from c3bench.hparams import ConfigError
 
 
@@ -64,17 +64,18 @@ def register(app: typer.Typer) -> None:
             out.print_json(json.dumps(entries + [{**b, "description": None, "hyperparameters": []} for b in broken]))
             return
         for entry in entries:
-            table = Table(title=f"[bold]{entry['name']}[/]: {entry['description']}", title_justify="left",
+            table = Table(title=f"[bold]{escape(entry['name'])}[/]: {escape(str(entry['description']))}", title_justify="left",
                           show_edge=False, expand=False)
             for col in ("hyperparameter", "type", "default", "range", "help"):
                 table.add_column(col)
             for hp in entry["hyperparameters"]:
-                table.add_row(hp["name"] + (" *" if hp["key"] else ""), hp["type"], _value(hp["default"]),
-                              hp["range"], hp["help"])
+                table.add_row(*cells(hp["name"] + (" *" if hp["key"] else ""), hp["type"], _value(hp["default"]),
+                                     hp["range"], hp["help"]))
             out.print(table)
             if entry.get("suggested_params"):
                 out.print("  suggests for methods that declare them: "
-                          + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False)
+                          + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False,
+                          markup=False)
             out.print()
         for entry in broken:
             err.print(f"[bold red]cannot load[/] {escape(entry['error'])}", soft_wrap=True)

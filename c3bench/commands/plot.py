@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
                                   levels, bmax, cmax, temperature, title, min_seeds=min_seeds)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        err.print(f"wrote {save(fig, out)}")
+        err.print(f"wrote {save(fig, out)}", markup=False)
 
     @plot_app.command("curves")
     @user_errors
@@ -88,4 +88,4 @@ def register(app: typer.Typer) -> None:
             fig = curves_figure(records, convention, title)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        err.print(f"wrote {save(fig, out)}")
+        err.print(f"wrote {save(fig, out)}", markup=False)

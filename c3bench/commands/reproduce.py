@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from c3bench.commands.sweep import Executor
+from c3bench.commands.sweep import MAX_PARALLEL, Executor, stopped_by_os_error
 
 
 class ReportFormat(str, Enum):
@@ -19,7 +19,7 @@ class ReportFormat(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    from c3bench.console import err, out, user_errors
+    from c3bench.console import err, esc, out, user_errors
 
     @app.command()
     @user_errors
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
         out_dir: Path | None = typer.Option(None, "--out", "-o", help="Folder for the records (default: "
                                             "results/<NAME>); what already has a result there is skipped."),
-        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once (worker processes with "
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=MAX_PARALLEL, help="Runs at once (worker processes with "
                                         "cores/N threads each, or Ray CPUs)."),
         executor: Executor | None = typer.Option(None, help="serial, process or ray (default: serial for -j 1, "
                                                  "else process)."),
@@ -79,9 +79,9 @@ def register(app: typer.Typer) -> None:
             folder = out_dir or Path("results") / config.name
             runs = [p.run for p in planned]
             sweep_plan = plan(runs, folder)
-            err.print(f"{config.name}: {len(config.runs) if not row_list else len(row_list)} rows x "
+            err.print(f"{esc(config.name)}: {len(config.runs) if not row_list else len(row_list)} rows x "
                       f"{len({p.seed for p in planned})} seeds = {len(runs)} runs, {len(sweep_plan.done)} already done, "
-                      f"{len(sweep_plan.todo)} to run -> {folder}", highlight=False)
+                      f"{len(sweep_plan.todo)} to run -> {esc(str(folder))}", highlight=False)
             if dry_run:
                 _estimate(out, err, planned, sweep_plan, jobs)
                 continue
@@ -98,14 +98,15 @@ def register(app: typer.Typer) -> None:
                     err.print("[yellow]interrupted[/]: finished runs are kept; the same command resumes.")
                     raise typer.Exit(130)
                 for failure in outcome.failed:
-                    err.print(f"[red]failed[/] {failure.name}: {failure.error}", highlight=False)
+                    err.print(f"[red]failed[/] {esc(failure.name)}: {esc(str(failure.error))}", highlight=False)
+                stopped_by_os_error(outcome)
                 sweep_plan = plan(runs, folder)
             records = {}
             for run_name, path in sweep_plan.done.items():
                 try:
                     records[run_name] = (str(path), load_record(path))
                 except ResultError as exc:
-                    err.print(f"[yellow]note:[/] {exc}", highlight=False)
+                    err.print(f"[yellow]note:[/] {esc(str(exc))}", highlight=False)
             reports.append(build_report(config, planned, records))
         if dry_run:
             return
@@ -123,25 +124,28 @@ def register(app: typer.Typer) -> None:
 def _list(out, configs) -> None:
     from rich.table import Table
 
+    from c3bench.console import cells
+
     table = Table(title="reproducible configurations (c3bench reproduce NAME)", title_justify="left")
     for col in ("name", "protocol", "rows", "seeds", "runs", "description"):
         table.add_column(col)
     for c in configs.values():
-        table.add_row(c.name, c.protocol, str(len(c.runs)), str(len(c.seeds)), str(len(c.runs) * len(c.seeds)),
-                      c.description)
+        table.add_row(*cells(c.name, c.protocol, len(c.runs), len(c.seeds), len(c.runs) * len(c.seeds), c.description))
     out.print(table)
 
 
 def _print_table(out, report) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from c3bench.console import cells
     from c3bench.reproduce import COMPACT_HEADERS, caption, compact_cells
 
-    table = Table(title=f"{report.config} ({report.protocol})", caption=caption(report), caption_justify="left")
+    table = Table(title=Text(f"{report.config} ({report.protocol})"), caption=Text(caption(report)), caption_justify="left")
     for h in COMPACT_HEADERS:
         table.add_column(h, justify="left" if h in ("row", "ok") else "right")
     for r in report.rows:
-        table.add_row(*compact_cells(r))
+        table.add_row(*cells(*compact_cells(r)))
     out.print(table)
 
 
@@ -151,6 +155,7 @@ def _estimate(out, err, planned, sweep_plan, jobs) -> None:
 
     from rich.table import Table
 
+    from c3bench.console import cells
     from c3bench.reproduce import probe_seconds
     from c3bench.units import human_duration
 
@@ -172,12 +177,12 @@ def _estimate(out, err, planned, sweep_plan, jobs) -> None:
             if speed_key not in estimates:
                 if key not in federations:
                     federations[key] = run.protocol_cls().build(run.protocol_params, p.seed, run.spec.data_root and Path(run.spec.data_root))
-                err.print(f"measuring {p.row.name} ...", highlight=False)
+                err.print(f"measuring {p.row.name} ...", highlight=False, markup=False)
                 estimates[speed_key] = probe_seconds(run, federations[key])
             left = todo[run.name].rounds - todo[run.name].start_round
             estimate = estimates[speed_key] * left / run.rounds
             total += estimate
-        table.add_row(p.row.name, str(p.seed), str(run.rounds), action, human_duration(estimate) if estimate else "-")
+        table.add_row(*cells(p.row.name, p.seed, run.rounds, action, human_duration(estimate) if estimate else "-"))
     out.print(table)
     cores = os.cpu_count() or 1
     parallel = min(jobs or 1, cores)

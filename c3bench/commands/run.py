@@ -9,13 +9,16 @@ from typing import Any
 
 import typer
 
-from c3bench.console import err, out, user_errors
+from c3bench.console import err, esc, out, user_errors
 from c3bench.units import human_bytes, human_duration, human_flops
+
+MAX_THREADS = 4096  # --threads; beyond any machine's cores
+MAX_WORKERS = 1024  # --client-workers
 
 
 def _header(run, start_round: int) -> None:
-    err.print(f"[bold]{run.method_cls.name}[/] on [bold]{run.protocol_cls.name}[/], {run.rounds} rounds, seed "
-              f"{run.spec.seed}, backbone {run.backbone} -> {run.name}"
+    err.print(f"[bold]{esc(run.method_cls.name)}[/] on [bold]{esc(run.protocol_cls.name)}[/], {run.rounds} rounds, seed "
+              f"{run.spec.seed}, backbone {esc(run.backbone)} -> {esc(run.name)}"
               + (f" (resuming at round {start_round + 1})" if start_round else ""), highlight=False)
 
 
@@ -100,11 +103,12 @@ class DataLines:
         if key not in self.seen:
             self.seen.add(key)
             self.began[key] = time.monotonic()
-            err.print(f"[dim]{event.stage} {event.subject} ...[/]", highlight=False)
+            err.print(f"[dim]{esc(event.stage)} {esc(str(event.subject))} ...[/]", highlight=False)
         elif event.finished and key in self.began:
             took = time.monotonic() - self.began.pop(key)
             if took >= 1.0:
-                err.print(f"[dim]{event.stage} {event.subject}: done in {human_duration(took)}[/]", highlight=False)
+                err.print(f"[dim]{esc(event.stage)} {esc(str(event.subject))}: done in {human_duration(took)}[/]",
+                          highlight=False)
 
 
 class Quiet:
@@ -146,16 +150,17 @@ def register(app: typer.Typer) -> None:
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Folder with the datasets (env "
                                               "C3BENCH_DATA)."),
         out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records."),
-        name: str | None = typer.Option(None, help="Result file name (without .json); default from the config."),
+        name: str | None = typer.Option(None, help="Result file name (without .json): a plain file name, no folder "
+                                        "(it is written inside --out); default from the config."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run with the same options."),
         force: bool = typer.Option(False, "--force", help="Overwrite an existing result of the same name."),
         device: str = typer.Option("cpu", help="torch device, e.g. cpu or cuda."),
         devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time: presets "
                                            "(raspberry-pi-4*2,laptop; one name = all clients), random[:SEED], or a "
                                            ".json/.toml fleet file. Default: the protocol's, else every client a phone."),
-        threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's). "
+        threads: int | None = typer.Option(None, "--threads", min=1, max=MAX_THREADS, help="torch CPU threads (default: torch's). "
                                            "Use 1 per run when several runs share the cores."),
-        client_workers: int = typer.Option(1, "--client-workers", min=1, help="Federated methods: train a round's "
+        client_workers: int = typer.Option(1, "--client-workers", min=1, max=MAX_WORKERS, help="Federated methods: train a round's "
                                            "clients in this many worker processes (one thread each on 2 cores); the "
                                            "same record for the same settings."),
         stack_clients: bool = typer.Option(False, "--stack-clients", help="Federated methods without per-step "
@@ -205,9 +210,16 @@ def register(app: typer.Typer) -> None:
         except NoRoundFits as exc:
             from c3bench.hparams import ConfigError
             raise ConfigError(str(exc)) from None
+        except OSError as exc:
+            from c3bench.hparams import ConfigError
+            from c3bench.safe_files import describe_os_error
+
+            kept = (f"The rounds written so far are in {runner.result_file}: continue with the same command plus "
+                    "--resume." if runner.result_file.exists() else "No result was written.")
+            raise ConfigError(describe_os_error(exc, then=kept)) from None
         except KeyboardInterrupt:
             if runner.result_file.exists():
-                err.print(f"[yellow]interrupted[/]: partial result in {runner.result_file}; "
+                err.print(f"[yellow]interrupted[/]: partial result in {esc(str(runner.result_file))}; "
                           f"continue with the same command plus --resume", highlight=False)
             else:
                 err.print("[yellow]interrupted[/] before the first round ended: nothing was written.")
@@ -220,5 +232,6 @@ def register(app: typer.Typer) -> None:
             err.print(f"[yellow]budget-stopped[/] before round {stop['round']}: the {stop['what']} budget would be "
                       "exceeded.")
         err.print(f"[green]{record['status']}[/]: accuracy {t['accuracy']:.2f}%  bandwidth {human_bytes(t['bytes_total'])}  "
-                  f"client {human_flops(t['client_flops'])}  total {human_flops(t['total_flops'])}  -> {runner.result_file}",
+                  f"client {human_flops(t['client_flops'])}  total {human_flops(t['total_flops'])}  -> "
+                  f"{esc(str(runner.result_file))}",
                   highlight=False, soft_wrap=True)

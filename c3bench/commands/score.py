@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from c3bench.console import Format, err, load_records, out, user_errors
+from c3bench.console import Format, cells, err, esc, load_records, out, user_errors
 from c3bench.units import human_duration
 
 
@@ -72,20 +72,24 @@ def print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
         show = [h for h in HEADERS if h not in ("published", "Δ") or any(r["published_accuracy"] is not None
                                                                          for r in block["rows"])]
         if fmt is Format.markdown:
-            print(f"**{block['protocol']}** ({_caption(block)})\n")
+            from c3bench.markdown_text import plain
+
+            print(f"**{plain(block['protocol'])}** ({_caption(block)})\n")
             print("| " + " | ".join(show) + " |")
             print("|" + "---|" * len(show))
             for r in block["rows"]:
-                cells = dict(zip(HEADERS, _cells(r), strict=True))
-                print("| " + " | ".join(cells[h] for h in show) + " |")
+                row = dict(zip(HEADERS, _cells(r), strict=True))
+                print("| " + " | ".join(plain(row[h]) for h in show) + " |")
             print()
         else:
-            table = Table(title=f"C3 on {block['protocol']}", caption=_caption(block))
+            from rich.text import Text
+
+            table = Table(title=Text(f"C3 on {block['protocol']}"), caption=_caption(block))
             for h in show:
                 table.add_column(h, justify="left" if h in ("method", "params", "status") else "right")
             for r in block["rows"]:
-                cells = dict(zip(HEADERS, _cells(r), strict=True))
-                table.add_row(*(cells[h] for h in show))
+                row = dict(zip(HEADERS, _cells(r), strict=True))
+                table.add_row(*cells(*(row[h] for h in show)))
             out.print(table)
 
 
@@ -118,7 +122,8 @@ def register(app: typer.Typer) -> None:
         records = load_records(files)
         for s, r in records:
             if r["status"] in ("running", "interrupted"):
-                err.print(f"[yellow]note:[/] {s} is unfinished; it is scored on the rounds it completed.", highlight=False)
+                err.print(f"[yellow]note:[/] {esc(s)} is unfinished; it is scored on the rounds it completed.",
+                          highlight=False)
         by_protocol: dict[str, list] = {}
         for item in records:
             by_protocol.setdefault(item[1]["config"]["protocol"], []).append(item)

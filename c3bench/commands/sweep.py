@@ -7,6 +7,19 @@ from pathlib import Path
 
 import typer
 
+MAX_PARALLEL = 4096  # -j: runs at once
+
+
+def stopped_by_os_error(report) -> None:
+    """Raise ConfigError (exit 2) when runs failed on an operating-system error (disk full, read-only
+    folder): the machine, not a configuration, stopped them, and the same command resumes them."""
+    from c3bench.hparams import ConfigError
+
+    failed = [o for o in report.failed if o.os_error]
+    if failed:
+        raise ConfigError(f"{len(failed)} run(s) stopped on an operating-system error: {failed[0].error} Finished "
+                          "runs are kept; once that is fixed, the same command resumes the others.")
+
 
 class Executor(str, Enum):
     serial = "serial"
@@ -27,9 +40,9 @@ class SweepProgress:
             TimeElapsedColumn,
         )
 
-        from c3bench.console import err
+        from c3bench.console import err, esc
 
-        self.err = err
+        self.err, self.esc = err, esc
         self.quiet = quiet
         self.total_runs = len(sweep_plan.todo)
         self.ended = 0
@@ -50,7 +63,7 @@ class SweepProgress:
 
     def _refresh(self, **kwargs) -> None:
         now = ", ".join(list(self.running.values())[:3]) + (" ..." if len(self.running) > 3 else "")
-        self.progress.update(self.task, runs=self._runs(), now=f"[dim]{now}[/]", **kwargs)
+        self.progress.update(self.task, runs=self._runs(), now=f"[dim]{self.esc(now)}[/]", **kwargs)
 
     def on_run_start(self, job, start_round: int) -> None:
         if self.progress is not None:
@@ -65,10 +78,11 @@ class SweepProgress:
         self.ended += 1
         self.running.pop(job.name, None)
         if outcome.status == "failed":
-            self.err.print(f"[red]failed[/] {job.label}: {outcome.error}", highlight=False)
+            self.err.print(f"[red]failed[/] {self.esc(job.label)}: {self.esc(str(outcome.error))}", highlight=False)
         elif not self.quiet and self.progress is not None:
             acc = "-" if outcome.accuracy is None else f"{outcome.accuracy:.2f}%"
-            self.progress.console.print(f"[green]{outcome.status}[/] {job.label}: accuracy {acc}", highlight=False)
+            self.progress.console.print(f"[green]{outcome.status}[/] {self.esc(job.label)}: accuracy {acc}",
+                                        highlight=False)
         if self.progress is not None:
             self._refresh()
 
@@ -81,7 +95,7 @@ def register(app: typer.Typer) -> None:
     from rich.table import Table
 
     from c3bench.accounting import Budgets
-    from c3bench.console import err, out, user_errors
+    from c3bench.console import cells, err, esc, out, user_errors
     from c3bench.hparams import parse_assignments
 
     @app.command()
@@ -99,7 +113,7 @@ def register(app: typer.Typer) -> None:
         budget_compute: str | None = typer.Option(None, help="Client-compute budget per run, e.g. 5TFLOP."),
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
         out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records (also where finished runs are looked up)."),
-        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once: local worker processes "
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=MAX_PARALLEL, help="Runs at once: local worker processes "
                                         "(default 1), or the CPUs of a local Ray instance (default: all)."),
         executor: Executor | None = typer.Option(None, help="serial, process or ray (default: serial for -j 1, else process)."),
         ray_address: str | None = typer.Option(None, help="Join this Ray cluster (e.g. ray://head:10001 or auto) instead of starting a local one."),
@@ -133,7 +147,7 @@ def register(app: typer.Typer) -> None:
                       str(data_root) if data_root else None, device, devices, flush_denormal)
         sweep_plan = plan(runs, out_dir)
         for note in sweep_plan.notes:
-            err.print(f"[yellow]note:[/] {note}", highlight=False)
+            err.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
         resuming = sum(j.resume for j in sweep_plan.todo)
         err.print(f"sweep: {len(runs)} runs, {len(sweep_plan.done)} already done, {len(sweep_plan.todo)} to run"
                   + (f" ({resuming} resumed from checkpoints)" if resuming else "")
@@ -143,12 +157,13 @@ def register(app: typer.Typer) -> None:
             for col in ("run", "method", "varied", "seed", "action"):
                 table.add_column(col)
             done_names = set(sweep_plan.done)
+            todo = {j.name: j for j in sweep_plan.todo}
             for run in runs:
-                job = next((j for j in sweep_plan.todo if j.name == run.name), None)
+                job = todo.get(run.name)
                 action = ("skip (done)" if run.name in done_names else
                           f"resume at round {job.start_round + 1}" if job and job.resume else "run")
                 shown = ",".join(f"{k}={v}" for k, v in sorted(sweep_plan.varied[run.name].items()))
-                table.add_row(run.name, run.method_cls.name, shown or "-", str(run.spec.seed), action)
+                table.add_row(*cells(run.name, run.method_cls.name, shown or "-", run.spec.seed, action))
             out.print(table)
             return
         display = SweepProgress(sweep_plan, quiet)
@@ -165,6 +180,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(130)
         finished = sum(o.status in ("completed", "budget-stopped") for o in report.outcomes)
         err.print(f"sweep done: {finished} run, {len(report.skipped)} skipped (already done), "
-                  f"{len(report.failed)} failed -> {out_dir}")
+                  f"{len(report.failed)} failed -> {esc(str(out_dir))}")
+        stopped_by_os_error(report)
         if report.failed:
             raise typer.Exit(1)
