@@ -4,7 +4,6 @@ board files only (no torch, no method)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,9 +11,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from c3bench import strict_json
 from c3bench.conventions import CONVENTIONS
+from c3bench.entry_checks import NAME
 from c3bench.hparams import ConfigError
 from c3bench.results import totals_from_rounds
+from c3bench.safe_files import LinkRefused, describe_os_error, read_own_file
 from c3bench.score import C3Scale, ScoreRow, score_table
 
 BOARD_FILE = "board.json"
@@ -23,6 +25,20 @@ README = "README.md"
 FIGURE = "tradeoff.png"
 PROVENANCE = ("any", "committed")
 CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
+# Bmax (GB), Cmax (TFLOPs) and T each lie in this range: far wider than any real budget, and narrow enough
+# that every ratio the score, the marks and the figure compute from them stays a finite number.
+SCALE_RANGE = (1e-9, 1e9)
+MAX_BOARD_BYTES = 2**20  # a board.json is a few kB
+
+
+def check_scale(values: dict[str, Any], source: str) -> None:
+    """Raise ConfigError unless each of ``values`` (name -> number) is a finite number in SCALE_RANGE."""
+    low, high = SCALE_RANGE
+    for name, value in values.items():
+        if (not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+                or not low <= value <= high):
+            raise ConfigError(f"{source}{name} must be a number between {low:g} and {high:g} (a score needs a "
+                              f"finite ratio of cost to budget), got {value!r}.")
 
 
 # ------------------------------------------------------------------------------------------ boards
@@ -73,23 +89,27 @@ class Board:
     def load(cls, folder: Path) -> Board:
         """Read and validate ``folder/board.json``; raise ConfigError naming the file and field."""
         source = folder / BOARD_FILE
+        if folder.is_symlink():
+            raise LinkRefused(f"{folder}: is a symbolic link; a board is a folder of its own files.")
         try:
-            data = json.loads(source.read_text(encoding="utf-8"))
+            data = strict_json.loads(read_own_file(source, MAX_BOARD_BYTES, "board declaration"))
         except FileNotFoundError:
             raise ConfigError(f"{source}: missing; create it with `c3bench leaderboard new`.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:  # malformed, duplicate keys, nesting, huge numbers
             raise ConfigError(f"{source}: malformed JSON ({exc}).") from None
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot be read ({describe_os_error(exc)})") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: must be a JSON object.")
         for key in ("protocol", "bmax_gb", "cmax_tflops", "temperature", "convention", "protocol_params"):
             if key not in data:
                 raise ConfigError(f"{source}: {key}: missing.")
-        for key in ("bmax_gb", "cmax_tflops", "temperature"):
-            value = data[key]
-            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-                raise ConfigError(f"{source}: {key}: must be a positive number, got {value!r}.")
+        check_scale({key: data[key] for key in ("bmax_gb", "cmax_tflops", "temperature")}, f"{source}: ")
         if data["convention"] not in CONVENTIONS:
             raise ConfigError(f"{source}: convention: must be one of {', '.join(CONVENTIONS)}.")
+        if not isinstance(data["protocol"], str) or not NAME.match(data["protocol"]):
+            raise ConfigError(f"{source}: protocol: {data['protocol']!r} is not a protocol name (letters, digits, '.', "
+                              "'_' and '-').")
         if data["protocol"] != folder.name:
             raise ConfigError(f"{source}: protocol: '{data['protocol']}' does not match the folder name '{folder.name}'.")
         if not isinstance(data["protocol_params"], dict):
@@ -99,6 +119,9 @@ class Board:
         min_seeds = data.get("min_seeds", 3)
         if not isinstance(min_seeds, int) or isinstance(min_seeds, bool) or min_seeds < 1:
             raise ConfigError(f"{source}: min_seeds: must be a positive integer.")
+        for key in ("title", "description"):
+            if not isinstance(data.get(key, ""), str):
+                raise ConfigError(f"{source}: {key}: must be a string.")
         notes = data.get("notes", [])
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise ConfigError(f"{source}: notes: must be a list of strings.")

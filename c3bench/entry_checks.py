@@ -5,10 +5,14 @@ malformed record, so one bad entry never takes down the check of the others. The
 checks (shape, values, the log and its totals) are :mod:`c3bench.record_log`'s; on top of them:
 
 * :func:`check_status`: the status agrees with the log and the budgets.
+* :func:`check_config`: the configuration holds only what c3bench writes there (no key that no
+  method or protocol declares, a registered backbone, budgets and a fleet in their recorded form), so
+  nothing a record invents reaches a README or a web page.
 * :func:`check_provenance`: the protocol (version, content hash), the method's parameters and the
   code version are what the named protocol, method and repository give now; optionally the data
   digest, recomputed from protocol + parameters + seed without training.
-* :func:`check_distinct_runs`: one run is not filed as several seeds.
+* :func:`check_distinct_runs`: one run is not filed as several seeds, nor twice under two
+  configurations.
 
 The digest in a record is an unkeyed sha256: it proves a file was not damaged, not that it was
 not forged. Forgery that keeps every number consistent is caught only by re-execution
@@ -36,6 +40,12 @@ from c3bench.results import config_hash, digest_repeats_shared
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # what a method or protocol name may be in a file name
 SHA = re.compile(r"^[0-9a-f]{40}$")
+# What c3bench's resolver writes into a record's configuration (c3bench.runspec.resolve): always, and
+# only when set. Parameters inside method_params / protocol_params are checked against declarations.
+CONFIG_KEYS = ("method", "method_params", "protocol", "protocol_version", "protocol_params", "protocol_hash",
+               "backbone", "rounds", "seed", "budgets")
+OPTIONAL_CONFIG_KEYS = ("devices", "charge_inference")
+BUDGET_KEYS = ("bandwidth_bytes", "client_flops")
 BUDGET_OF = {"bandwidth": ("bandwidth_bytes", "bytes_total"), "client compute": ("client_flops", "client_flops")}
 
 
@@ -72,6 +82,48 @@ def check_status(record: dict[str, Any], source: str) -> list[Problem]:
     return problems
 
 
+# ------------------------------------------------------------------------------------------ config
+def check_config(record: dict[str, Any], source: str) -> list[Problem]:
+    """The configuration holds only what c3bench writes there (call after ``check_shape`` passed)."""
+    from c3bench import registry
+
+    cfg = record["config"]
+    problems: list[Problem] = []
+    unknown = sorted(set(cfg) - set(CONFIG_KEYS) - set(OPTIONAL_CONFIG_KEYS))
+    if unknown:
+        problems.append(Problem(source, "config", f"has keys no method or protocol declares: {', '.join(map(repr, unknown))} "
+                                                  "(c3bench writes none of them; re-run with `c3bench run`)"))
+    extra = sorted(set(cfg["budgets"]) - set(BUDGET_KEYS))
+    if extra:
+        problems.append(Problem(source, "config.budgets", f"has keys that are no budget: {', '.join(map(repr, extra))} "
+                                                          f"(budgets are {', '.join(BUDGET_KEYS)})"))
+    if cfg["backbone"] not in registry.BACKBONES:
+        problems.append(Problem(source, "config.backbone", f"{cfg['backbone']!r} is not a registered backbone "
+                                                           f"({', '.join(registry.BACKBONES.names())})"))
+    if "charge_inference" in cfg and cfg["charge_inference"] is not True:
+        problems.append(Problem(source, "config.charge_inference", "is recorded only as true (when inference is charged)"))
+    if "devices" in cfg:
+        problems += _check_devices(cfg["devices"], source)
+    return problems
+
+
+def _check_devices(devices: Any, source: str) -> list[Problem]:
+    """A fleet as a run records it: preset text in its normal form, or a fleet file's parsed content."""
+    from c3bench.accounting.devices import fleet_from_mapping, is_fleet_file, normalize_spec
+    from c3bench.hparams import ConfigError
+
+    try:
+        if isinstance(devices, dict):
+            fleet_from_mapping(devices, "config.devices", None, 0)
+            return []
+        if isinstance(devices, str) and not is_fleet_file(devices) and normalize_spec(devices) == devices:
+            return []
+    except (ConfigError, ValueError, TypeError) as exc:
+        return [Problem(source, "config.devices", str(exc))]
+    return [Problem(source, "config.devices", "is not a fleet as c3bench records one (preset names such as "
+                                              "'phone*2,laptop', or a fleet file's parsed content)")]
+
+
 # ------------------------------------------------------------------------------------------ provenance
 def known_commit(sha: str, repository: Path) -> bool | None:
     """Whether ``sha`` is a commit of ``repository`` (None when that is not a git checkout)."""
@@ -97,7 +149,7 @@ def check_provenance(record: dict[str, Any], source: str, require_clean_commit: 
     from c3bench import registry
     from c3bench.hparams import ConfigError
 
-    problems: list[Problem] = []
+    problems: list[Problem] = check_config(record, source)
     cfg = record["config"]
     if record.get("config_hash") != config_hash(cfg):
         problems.append(Problem(source, "config_hash", "does not match the record's config"))
@@ -165,10 +217,13 @@ def _check_commit(record: dict[str, Any], source: str, require_clean: bool) -> l
 
 # ------------------------------------------------------------------------------------------ seeds
 def check_distinct_runs(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Problem]:
-    """Runs of one configuration under different seeds must differ: the same per-round log (or data
-    digest) twice means one run filed as several seeds."""
+    """Every entry is a run of its own: the same per-round log (or data digest) under two seeds of one
+    configuration is one run filed as several seeds, and the same method settings, data and per-round log
+    under two configurations (say, one with a budget that never bound) is one run filed twice. (Two
+    methods, or two settings of one, may give the same log in a tiny run: those are two runs.)"""
     problems: list[Problem] = []
     seen_logs: dict[tuple[str, str], str] = {}
+    seen_runs: dict[tuple[str, str, str], tuple[str, str]] = {}
     seen_data: dict[tuple[str, str], tuple[int, str]] = {}
     for source, record in entries:
         group = record["config_hash"]
@@ -178,6 +233,13 @@ def check_distinct_runs(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[P
                                                       "another seed: one run filed as several seeds"))
         seen_logs.setdefault((group, log), source)
         digest = record["data"]["digest"]
+        run = (digest, log, config_hash({k: record["config"][k] for k in ("method", "method_params")}))
+        earlier_run = seen_runs.get(run)
+        if earlier_run is not None and earlier_run[0] != group:
+            problems.append(Problem(source, "config", f"the same method settings, data and per-round log as "
+                                                      f"{earlier_run[1]} under another configuration: one run filed "
+                                                      "twice"))
+        seen_runs.setdefault(run, (group, source))
         earlier = seen_data.get((group, digest))
         if earlier is not None and earlier[0] != record["config"]["seed"]:
             problems.append(Problem(source, "data.digest", f"the same data as {earlier[1]} under seed "

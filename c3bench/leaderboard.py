@@ -9,10 +9,15 @@
 * ``README.md`` and ``tradeoff.png``: generated from the entries, never edited by hand.
 
 Submitting validates each record (:mod:`c3bench.entry_checks`: shape, values, log, status,
-provenance and the data digest, recomputed from protocol + parameters + seed) and files those that
-pass, reporting the others per file. An entry above a budget is filed and marked, not refused.
-Checking does all of that again for every entry and compares every README number with what the
-entries give. Re-execution of entries is :mod:`c3bench.verify`.
+configuration, provenance and the data digest, recomputed from protocol + parameters + seed) and
+files those that pass, reporting the others per file. An entry above a budget is filed and marked,
+not refused. Everything is validated, and the new README and figure are rendered in memory, before
+anything is written; the whole submit holds a lock on the leaderboard folder, so two submits at once
+file one after the other. A board's files are its own: an entry, ``entries/``, README.md or
+tradeoff.png that is a symbolic link is refused, never followed. Checking does all of that again for
+every entry and compares every README number with what the entries give. Every text a README takes
+from a record, a file name or a board declaration is escaped for Markdown (:func:`plain`).
+Re-execution of entries is :mod:`c3bench.verify`.
 
 Reading and rendering boards needs no method code and no torch; validating provenance loads the
 protocol's and method's declarations (and, for the data digest, the protocol's data).
@@ -20,6 +25,7 @@ protocol's and method's declarations (and, for the data digest, the protocol's d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import statistics
@@ -37,6 +43,7 @@ from c3bench.board import (  # noqa: F401 - the declaration's names, re-exported
     README,
     Board,
     board_rows,
+    check_scale,
     exceeds,
     find_boards,
     over_budget,
@@ -54,14 +61,18 @@ from c3bench.entry_checks import (
     entry_name,
 )
 from c3bench.hparams import ConfigError
+from c3bench.locks import FolderLock
+from c3bench.markdown_text import code, link_target, plain
 from c3bench.results import (
     ResultError,
     config_hash,
-    load_record,
+    parse_record,
+    read_record_bytes,
     strip_volatile,
     totals_from_rounds,
     write_atomic,
 )
+from c3bench.safe_files import read_own_file, refuse_links
 from c3bench.series import figure_is_current, figure_key
 
 ACCEPTED = ("completed", "budget-stopped")
@@ -82,16 +93,15 @@ def new_board(board_dir: str | Path, protocol: str, bmax_gb: float, cmax_tflops:
     folder = Path(board_dir) / cls.name
     if (folder / BOARD_FILE).exists():
         raise ConfigError(f"{folder / BOARD_FILE} already exists; edit it by hand if you must (scores will move).")
-    for name, value in (("Bmax", bmax_gb), ("Cmax", cmax_tflops), ("temperature", temperature)):
-        if not (math.isfinite(value) and value > 0):
-            raise ConfigError(f"{name} must be a positive finite number, got {value}.")
+    check_scale({"Bmax": bmax_gb, "Cmax": cmax_tflops, "temperature": temperature}, "")
     if convention not in CONVENTIONS:
         raise ConfigError(f"convention must be one of {', '.join(CONVENTIONS)}.")
     if provenance not in PROVENANCE:
         raise ConfigError(f"provenance must be one of {', '.join(PROVENANCE)}.")
     board = Board(folder, cls.name, bmax_gb, cmax_tflops, temperature, convention, params,
                   title or f"{cls.name} leaderboard", description or cls.description, provenance=provenance)
-    write_atomic(folder / BOARD_FILE, json.dumps(board.as_json(), indent=2) + "\n")
+    _write_own(board, BOARD_FILE, json.dumps(board.as_json(), indent=2) + "\n")
+    refuse_links(folder, folder / ENTRIES, "board")
     (folder / ENTRIES).mkdir(exist_ok=True)
     return board
 
@@ -150,24 +160,38 @@ def validate_entry(record: dict[str, Any], source: str, board: Board, digests: D
     return problems
 
 
-def _load(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """(record, []) or (None, its problems field by field)."""
+def _load(path: Path, follow_links: bool = False) -> tuple[dict[str, Any] | None, list[Problem], bytes]:
+    """(record, [], its file's bytes) or (None, its problems field by field, b""). A board's own entries
+    are read without following a link (``follow_links=False``); a file given to submit may be one."""
     try:
-        record = load_record(path, check_content=False)
+        data = read_record_bytes(path, follow_links)
+        record = parse_record(data, str(path), check_content=False)
     except ResultError as exc:
         message = str(exc)
         prefix = f"{path}: "
-        return None, [Problem(str(path), "record", message[len(prefix):] if message.startswith(prefix) else message)]
+        return None, [Problem(str(path), "record", message[len(prefix):] if message.startswith(prefix) else message)], b""
     problems = check_shape(record, str(path))
     if not problems:
         problems = check_values(record, str(path)) + check_log(record, str(path))
-    return (None, problems) if problems else (record, [])
+    return (None, problems, b"") if problems else (record, [], data)
+
+
+def own_folders(board: Board) -> None:
+    """Raise LinkRefused when the board's folder or its entries/ folder is a symbolic link: a board's
+    content is its own files."""
+    refuse_links(board.path.parent, board.entries_dir, "board")
 
 
 def entries(board: Board) -> list[tuple[Path, dict[str, Any] | None]]:
-    """Every entry file of a board with its record (None when it cannot be loaded)."""
-    return [(path, _load(path)[0]) for path in sorted(board.entries_dir.glob("*.json"))]
+    """Every entry file of a board with its record (None when it cannot be loaded or is a link)."""
+    return [(path, record) for path, record, _ in _entries(board)]
 
+
+def _entries(board: Board) -> list[tuple[Path, dict[str, Any] | None, list[Problem]]]:
+    own_folders(board)
+    if not board.entries_dir.is_dir():
+        return []
+    return [(path, *_load(path)[:2]) for path in sorted(board.entries_dir.glob("*.json"))]
 
 
 # ------------------------------------------------------------------------------------------ submit
@@ -191,8 +215,13 @@ def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(strip_volatile(a.get(k)) == strip_volatile(b.get(k)) for k in keys)
 
 
-def _inside(folder: Path, target: Path) -> bool:
-    return target.resolve().parent == folder.resolve()
+@dataclass
+class _Filing:
+    """One record to file: where, its exact bytes, and the entry it replaces (if any)."""
+
+    target: Path
+    data: bytes
+    replaces: Path | None
 
 
 def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", replace: bool = False,
@@ -200,14 +229,73 @@ def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", 
     """Validate each file and file the valid ones under their boards; regenerate the boards touched.
 
     An identical re-run of an entry (same configuration, seed and numbers) counts as already there;
-    another record of the same configuration and seed is refused unless ``replace``.
+    another record of the same configuration and seed is refused unless ``replace``. Nothing is written
+    until every file is validated and every touched board's README and figure are rendered; the
+    leaderboard folder is locked from the first read to the last write.
     """
-    boards = find_boards(board_dir)
+    root = Path(board_dir)
+    if not root.is_dir():
+        raise ConfigError(f"no leaderboard folder at {root}.")
+    with FolderLock(root):
+        report, filings, present = _validate_submission(list(map(Path, files)), root, replace, data_root)
+        rendered = {protocol: _render(board, [(str(p.relative_to(board.path)), r) for p, r in present[protocol]])
+                    for protocol, board in ((b.protocol, b) for b in report.boards)}
+        undo = _Undo()
+        try:  # from here on only writes; a failed one (disk full) puts back what was written before it
+            for board in report.boards:
+                for filing in filings[board.protocol]:
+                    undo.write(board, f"{ENTRIES}/{filing.target.name}", filing.data)
+                _apply(board, rendered[board.protocol], undo)
+        except BaseException:
+            undo.rollback()
+            raise
+        for board in report.boards:  # replaced entries go last: until here the board was whole
+            for filing in filings[board.protocol]:
+                if filing.replaces is not None and filing.replaces != filing.target:
+                    filing.replaces.unlink(missing_ok=True)
+    return report
+
+
+class _Undo:
+    """Board files written by one submit, with what they held before, to put back when a later write
+    fails: a board is never left with entries its README does not show."""
+
+    def __init__(self) -> None:
+        self.done: list[tuple[Path, bytes | None]] = []
+
+    def write(self, board: Board, relative: str, data: str | bytes) -> None:
+        target = board.path / relative
+        refuse_links(board.path.parent, target, "board")
+        before = target.read_bytes() if target.is_file() else None
+        write_atomic(target, data)
+        self.done.append((target, before))
+
+    def remove(self, board: Board, path: Path) -> None:
+        refuse_links(board.path.parent, path, "board")
+        if path.is_file():
+            self.done.append((path, path.read_bytes()))
+            path.unlink()
+
+    def rollback(self) -> None:
+        for path, before in reversed(self.done):
+            with contextlib.suppress(OSError):  # best effort: a full disk may refuse this too
+                if before is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    write_atomic(path, before)
+
+
+def _validate_submission(files: list[Path], root: Path, replace: bool, data_root: str | Path | None
+                         ) -> tuple[SubmitReport, dict[str, list[_Filing]], dict[str, list[tuple[Path, dict[str, Any]]]]]:
+    """Every check of :func:`submit`, nothing written: the report, what to file per board, and each
+    touched board's entries as they will be."""
+    boards = find_boards(root)
     report = SubmitReport()
     digests = data_digests(data_root)
     on_board: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
-    for file in map(Path, files):
-        record, problems = _load(file)
+    filings: dict[str, list[_Filing]] = {}
+    for file in files:
+        record, problems, data = _load(file, follow_links=True)
         if record is None:
             report.refused += problems
             continue
@@ -215,11 +303,12 @@ def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", 
         if board is None:
             protocol = record["config"]["protocol"]
             report.refused.append(Problem(str(file), "config.protocol", f"no board for protocol '{protocol}' under "
-                                          f"{board_dir} (boards: {', '.join(boards) or 'none'}); create one with "
+                                          f"{root} (boards: {', '.join(boards) or 'none'}); create one with "
                                           f"`c3bench leaderboard new {protocol}`"))
             continue
-        if board.protocol not in on_board:
+        if board.protocol not in on_board:  # a board whose folders or outputs are links: nothing is filed (LinkRefused)
             on_board[board.protocol] = [(p, r) for p, r in entries(board) if r is not None]
+            _own_outputs(board)
         present = on_board[board.protocol]
         problems = validate_entry(record, str(file), board, digests)
         holder = next((p for p, r in present if _seed_key(r) == _seed_key(record)), None)
@@ -236,19 +325,12 @@ def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", 
             report.refused += problems
             continue
         target = board.entries_dir / f"{entry_name(record)}.json"
-        if not _inside(board.entries_dir, target):  # cannot happen with a validated name; never write elsewhere
-            report.refused.append(Problem(str(file), "config", f"would be filed outside {board.entries_dir}"))
-            continue
-        if holder is not None and holder != target:
-            holder.unlink(missing_ok=True)
-        write_atomic(target, file.read_bytes())
         present[:] = [(p, r) for p, r in present if p not in (holder, target)] + [(target, record)]
+        filings.setdefault(board.protocol, []).append(_Filing(target, data, holder))
         report.filed.append(target)
         if board not in report.boards:
             report.boards.append(board)
-    for board in report.boards:
-        write_board(board)
-    return report
+    return report, filings, on_board
 
 
 # ------------------------------------------------------------------------------------------ rendering
@@ -267,33 +349,28 @@ NUMERIC = {"rank", "rounds", "seeds", "C3", "GB", "client TFLOPs", "total TFLOPs
 
 
 def _row_cells(view: ViewRow) -> list[str]:
+    """A README row: every text from a record or a file name escaped (:func:`plain`, :func:`link_target`)."""
     row = view.score
-    links = ", ".join(f"[s{seed}]({ENTRIES}/{Path(source).name})" for seed, source in view.entries)
+    links = ", ".join(f"[s{seed}]({link_target(f'{ENTRIES}/{Path(source).name}')})" for seed, source in view.entries)
     accuracy = f"{row.accuracy_mean:.2f}" + (f" ± {view.accuracy_std:.2f}" if view.accuracy_std is not None else "")
-    return [str(view.rank), row.method, view.settings, str(view.rounds), str(row.seeds), _fmt(row.c3, ".4f"),
-            accuracy, f"{row.bandwidth_gb:.4g}", f"{row.client_tflops:.4g}", f"{row.total_tflops:.4g}",
-            _fmt(row.sim_time_s, ".4g"), view.marks.text(), links]
-
-
-def _plain(text: str) -> str:
-    """Text as Markdown shows it: no HTML, no link or emphasis syntax taken from the text."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + c if c in "\\`*_[]#|!" else c for c in text)
+    return [str(view.rank), plain(row.method), plain(view.settings), str(view.rounds), str(row.seeds),
+            _fmt(row.c3, ".4f"), accuracy, f"{row.bandwidth_gb:.4g}", f"{row.client_tflops:.4g}",
+            f"{row.total_tflops:.4g}", _fmt(row.sim_time_s, ".4g"), plain(view.marks.text()), links]
 
 
 def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """The board's README.md, a pure function of the board declaration and its entries (not of the
     folder the boards sit in)."""
     rows = board_view(board, records)
-    params = ", ".join(f"{k}={v}" for k, v in sorted(board.protocol_params.items())) or "defaults"
+    params = plain(", ".join(f"{k}={v}" for k, v in sorted(board.protocol_params.items())) or "defaults")
     lines = [
         "<!-- Generated by c3bench (submit / leaderboard render). Do not edit: `c3bench leaderboard check` "
         "regenerates it from entries/ and fails on any difference. -->",
-        f"# {board.title or board.protocol + ' leaderboard'}",
+        f"# {plain(board.title or board.protocol + ' leaderboard')}",
         "",
-        board.description,
+        plain(board.description),
         "",
-        f"- Protocol: `{board.protocol}`, parameters: {params}.",
+        f"- Protocol: {code(board.protocol)}, parameters: {params}.",
         f"- Budgets: Bmax = {board.bmax_gb:g} GB, Cmax = {board.cmax_tflops:g} TFLOPs, temperature T = "
         f"{board.temperature:g}; {CONVENTION_TEXT[board.convention]}.",
         "- Score: C3 = A/100 · exp(−(B/Bmax + C/Cmax)/T), from the mean accuracy A, bandwidth B and client "
@@ -305,9 +382,9 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         f"- Ranked by C3. Configurations with fewer than {board.min_seeds} seeds are provisional."
         + (" Entries come from committed code: each names the commit that made it." if board.provenance == "committed"
            else ""),
-        *(f"- {_plain(note)}" for note in board.notes),
-        *([f"- Where this board's numbers differ from published ones, and why: [{_plain(Path(board.findings).name)}]"
-           f"(<{_plain(board.findings)}>)."] if board.findings else []),
+        *(f"- {plain(note)}" for note in board.notes),
+        *([f"- Where this board's numbers differ from published ones, and why: [{plain(Path(board.findings).name)}]"
+           f"(<{plain(board.findings)}>)."] if board.findings else []),
         "",
     ]
     if rows:
@@ -341,28 +418,95 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
     return "\n".join(lines)
 
 
-def write_board(board: Board) -> None:
-    """Regenerate README.md and the trade-off figure from the entries."""
-    records = [(str(p.relative_to(board.path)), r) for p, r in entries(board) if r is not None]
-    write_atomic(board.readme, render_readme(board, records))
+@dataclass
+class _Rendered:
+    """A board's generated files, in memory: README text and the figure (None: no entries, no figure;
+    ``figure_current``: the PNG there already shows these entries)."""
+
+    readme: str
+    figure: bytes | None
+    figure_current: bool = False
+
+
+def _render(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -> _Rendered:
+    """README and figure of ``board`` for these entries, drawn in memory (nothing written)."""
+    readme = render_readme(board, records)
     finished = [(s, _recomputed(r)) for s, r in records if r["rounds"]]
     if not finished:
-        board.figure.unlink(missing_ok=True)
-        return
+        return _Rendered(readme, None)
     settings = {"convention": board.convention, "bmax": board.bmax_gb, "cmax": board.cmax_tflops,
                 "temperature": board.temperature, "min_seeds": board.min_seeds,
                 "title": f"{board.protocol} leaderboard: mean ± std over seeds ({board.convention} convention)"}
     key = figure_key(finished, **settings)
-    if figure_is_current(board.figure, key):  # drawn from these very entries: no need to load matplotlib
-        return
-    from c3bench.plots import save, tradeoff_figure
+    if not board.figure.is_symlink() and figure_is_current(board.figure, key):  # no need to load matplotlib
+        return _Rendered(readme, None, figure_current=True)
+    import matplotlib
 
-    fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb, cmax=board.cmax_tflops,
-                          temperature=board.temperature, min_seeds=board.min_seeds, title=settings["title"])
-    save(fig, board.figure, key=key)
+    from c3bench.plots import figure_bytes, tradeoff_figure
+
+    with matplotlib.rc_context({"text.parse_math": False}):  # labels come from records: '$' is text
+        fig = tradeoff_figure(finished, board.convention, iso_levels=[], bmax=board.bmax_gb, cmax=board.cmax_tflops,
+                              temperature=board.temperature, min_seeds=board.min_seeds, title=settings["title"])
+        return _Rendered(readme, figure_bytes(fig, FIGURE, key=key))
+
+
+def _own_outputs(board: Board) -> None:
+    """Raise LinkRefused when a file render writes (README.md, tradeoff.png) is a symbolic link."""
+    for path in (board.readme, board.figure):
+        refuse_links(board.path.parent, path, "board")
+
+
+def _write_own(board: Board, relative: str, data: str | bytes) -> None:
+    """Write a board file atomically, refusing any symbolic link on the way (a board's files are its own)."""
+    target = board.path / relative
+    refuse_links(board.path.parent, target, "board")
+    write_atomic(target, data)
+
+
+def _apply(board: Board, rendered: _Rendered, undo: _Undo | None = None) -> None:
+    """Write a board's rendered README and figure; a failed write puts back what was written before it
+    (``undo``: the caller's, which then does that)."""
+    own = undo is None
+    undo = undo or _Undo()
+    try:
+        undo.write(board, README, rendered.readme)
+        if rendered.figure is not None:
+            undo.write(board, FIGURE, rendered.figure)
+        elif not rendered.figure_current:
+            undo.remove(board, board.figure)
+    except BaseException:
+        if own:
+            undo.rollback()
+        raise
+
+
+def write_board(board: Board) -> None:
+    """Regenerate README.md and the trade-off figure from the entries (under the leaderboard folder's
+    lock; both are rendered before either is written)."""
+    with FolderLock(board.path.parent):
+        _write_board(board)
+
+
+def _write_board(board: Board) -> None:
+    own_folders(board)
+    _own_outputs(board)
+    records = [(str(p.relative_to(board.path)), r) for p, r in entries(board) if r is not None]
+    _apply(board, _render(board, records))
 
 
 # ------------------------------------------------------------------------------------------ check
+MAX_README_BYTES = 16 * 2**20
+
+
+def _guarded(check_fn: Callable[..., list[Problem]], record: dict[str, Any], source: str, *args: Any) -> list[Problem]:
+    """``check_fn(record, source, *args)``; a record no check foresaw (its fault, not the board's) becomes
+    a problem of its own instead of stopping the check of the other entries."""
+    try:
+        return check_fn(record, source, *args)
+    except (RecursionError, OverflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        return [Problem(source, "record", f"cannot be checked ({type(exc).__name__}: {str(exc)[:200]})")]
+
+
 def _readme_diff(board: Board, actual: str, expected: str) -> list[Problem]:
     """Locate differences between the committed and the regenerated README by row and column."""
     source = str(board.readme)
@@ -391,11 +535,16 @@ def check_board(board: Board, digests: DigestFn | None = None) -> list[Problem]:
     problems: list[Problem] = []
     good: list[tuple[Path, dict[str, Any]]] = []
     seen: dict[str, str] = {}
-    for path, record in entries(board):
+    try:
+        found = _entries(board)
+        _own_outputs(board)
+    except ConfigError as exc:
+        return [Problem(str(board.path), "board", str(exc))]
+    for path, record, load_problems in found:
         if record is None:
-            problems += _load(path)[1]
+            problems += load_problems
             continue
-        entry_problems = validate_entry(record, str(path), board, digests)
+        entry_problems = _guarded(validate_entry, record, str(path), board, digests)
         if path.stem != entry_name(record):
             entry_problems.append(Problem(str(path), "file name", f"is '{path.stem}', its content gives "
                                                                  f"'{entry_name(record)}'"))
@@ -412,7 +561,12 @@ def check_board(board: Board, digests: DigestFn | None = None) -> list[Problem]:
     records = [(str(p.relative_to(board.path)), r) for p, r in good]
     if not board.readme.exists():
         return [Problem(str(board.readme), "file", "missing; run `c3bench leaderboard render`")]
-    problems += _readme_diff(board, board.readme.read_text(encoding="utf-8"), render_readme(board, records))
+    try:
+        expected = render_readme(board, records)
+        actual = read_own_file(board.readme, MAX_README_BYTES, "board README").decode("utf-8")
+    except (ConfigError, OSError, UnicodeDecodeError) as exc:
+        return [Problem(str(board.readme), "file", f"cannot be compared ({exc}); run `c3bench leaderboard render`")]
+    problems += _readme_diff(board, actual, expected)
     if records and not board.figure.exists():
         problems.append(Problem(str(board.figure), "file", "missing; run `c3bench leaderboard render`"))
     return problems

@@ -32,7 +32,7 @@ class RunLock:
         if fcntl is None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)  # a planted link: ELOOP
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -77,3 +77,41 @@ def remove_stale_temporaries(out_dir: Path, held: str | None = None) -> list[Pat
                 tmp.unlink(missing_ok=True)
                 removed.append(tmp)
     return removed
+
+
+class FolderLock:
+    """``with FolderLock(folder):`` holds an exclusive lock on a whole folder (a leaderboard folder while
+    ``submit`` or ``render`` changes it), waiting up to ``timeout`` seconds for another holder; raises
+    ConfigError after that. The lock is taken on the folder itself, so it adds no file to it."""
+
+    def __init__(self, folder: Path, timeout: float = 600.0):
+        self.folder = Path(folder)
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def __enter__(self) -> FolderLock:
+        if fcntl is None:
+            return self
+        import time
+
+        fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    from c3bench.hparams import ConfigError
+
+                    raise ConfigError(f"{self.folder}: another c3bench command has been changing it for "
+                                      f"{self.timeout:g} s; wait for it to end and try again.") from None
+                time.sleep(0.05)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -439,14 +439,26 @@ def curves_figure(records: Records, convention: str = "c3bench", title: str | No
     return fig
 
 
-def save(fig: Figure, path: str | Path, dpi: int = 150, key: str | None = None) -> Path:
-    """Write a figure as PNG, SVG or PDF (chosen by the suffix), without timestamps in the file; a PNG
-    keeps ``key`` (``series.figure_key``) so that an unchanged figure is not drawn again."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise ValueError(f"unsupported figure format '{path.suffix}'; use one of {', '.join(FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+def figure_bytes(fig: Figure, name: str, dpi: int = 150, key: str | None = None) -> bytes:
+    """A figure as the bytes of a PNG, SVG or PDF file (chosen by ``name``'s suffix), without timestamps;
+    a PNG keeps ``key`` (``series.figure_key``) so that an unchanged figure is not drawn again."""
+    import io
+
+    suffix = Path(name).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"unsupported figure format '{suffix}'; use one of {', '.join(FORMATS)}")
     metadata = {"png": {"Software": None, **({FIGURE_KEY: key} if key else {})}, "svg": {"Date": None},
                 "pdf": {"CreationDate": None}}
-    fig.savefig(path, dpi=dpi, metadata=metadata[path.suffix.lower()[1:]])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=suffix[1:], dpi=dpi, metadata=metadata[suffix[1:]])
+    return buffer.getvalue()
+
+
+def save(fig: Figure, path: str | Path, dpi: int = 150, key: str | None = None) -> Path:
+    """Write a figure as PNG, SVG or PDF (chosen by the suffix) atomically: a link at ``path`` is
+    replaced, never written through (see :func:`figure_bytes`)."""
+    from c3bench.results import write_atomic
+
+    path = Path(path)
+    write_atomic(path, figure_bytes(fig, path.name, dpi, key))
     return path

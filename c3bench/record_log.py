@@ -4,7 +4,8 @@ implies. Pure functions of a record (no file, no torch), below both the record's
 
 * :func:`check_shape`: every field a reader uses exists, with the right type.
 * :func:`check_values`: numbers a run can produce: finite, accuracies in [0, 100], counters
-  non-negative integers that never decrease from one round to the next.
+  non-negative integers that never decrease from one round to the next, times per round in
+  [0, :data:`MAX_ROUND_SECONDS`] (so that no sum a board computes overflows).
 * :func:`check_log`: the log adds up (cumulative = previous + this round's per-client counters; mean
   accuracy = mean of the per-client ones) and the totals are what it implies.
 
@@ -31,6 +32,9 @@ from typing import Any
 # Fields that legitimately differ between two runs of the same config on the same machine.
 # (Simulated time is not one of them: it is computed from the counters and must reproduce.)
 VOLATILE = ("created", "updated", "wall_s")
+# The longest a round may take, wall-clock or simulated (about 31,700 years): any longer is no run's, and
+# it keeps every sum and mean a board takes over rounds and seeds far inside float range.
+MAX_ROUND_SECONDS = 1e12
 
 TOTAL_COUNTERS = ("bytes_up", "bytes_down", "bytes_peer", "bytes_total", "paper_bytes_up", "paper_bytes_down",
                   "paper_bytes_peer", "paper_bytes_total", "client_flops", "server_flops", "client_fwd_macs",
@@ -278,6 +282,11 @@ def check_values(record: dict[str, Any], source: str) -> list[Problem]:
             problems.append(Problem(source, f"{where}.cumulative", f"{', '.join(decreasing)} decrease from the round "
                                                                   "before"))
         previous = entry["cumulative"]
+        for key in ("wall_s", "sim_time_s"):
+            value = entry.get(key)
+            if is_number(value) and not 0 <= value <= MAX_ROUND_SECONDS:
+                problems.append(Problem(source, f"{where}.{key}", f"{value!r} seconds is outside [0, "
+                                                                  f"{MAX_ROUND_SECONDS:g}]"))
     return problems
 
 

@@ -48,6 +48,11 @@ def plan_suite(name: str, seeds: Sequence[int] | None = None, rounds: int | None
     seeds = list(dict.fromkeys(seeds)) if seeds else list(config.seeds)
     if rounds is not None and rounds < 1:
         raise ConfigError(f"--rounds must be at least 1, got {rounds}.")
+    from c3bench.sweep import MAX_JOBS
+
+    if len(chosen) * len(seeds) > MAX_JOBS:
+        raise ConfigError(f"{config.name}: {len(chosen):,} rows x {len(seeds):,} seeds is more than {MAX_JOBS:,} runs; "
+                          "reproduce fewer (--rows, --seeds) at a time (the same --out folder skips what is done).")
     shipped = config.path is not None and config.path.parent == FOLDER
     planned = []
     for r in chosen:

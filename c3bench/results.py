@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from c3bench import strict_json
+from c3bench.hparams import ConfigError
 from c3bench.jsonfiles import canonical_json, write_atomic  # noqa: F401 - re-exported
 from c3bench.record_log import (  # noqa: F401 - re-exported: the record's names, read from here by most callers
     TOTAL_COUNTERS,
@@ -26,6 +28,7 @@ from c3bench.record_log import (  # noqa: F401 - re-exported: the record's names
     strip_volatile,
     totals_from_rounds,
 )
+from c3bench.safe_files import describe_os_error, read_own_file
 
 # /2: round entries list only the clients that took part and give an accuracy shared by every client
 # once (c3bench.record_log); a /1 record is a /2 record that lists every client, so one reader reads both.
@@ -119,57 +122,69 @@ def check_record_content(record: dict[str, Any], source: str) -> None:
         raise ResultError(f"{source}: not a usable c3bench result: {shown}{more}.")
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number a run can produce")
+MAX_RECORD_BYTES = 64 * 2**20  # a result record is a few hundred kB; anything beyond 64 MiB is refused unread
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is not a finite number")
-    return value
-
-
-def load_record(path: str | Path, check_content: bool = True, with_log: bool = True) -> dict[str, Any]:
-    """Read a record, refusing (ResultError, naming the file) anything malformed, edited or inconsistent.
-    ``check_content=False`` stops after the schema and the digest (for callers that report the
-    content problems themselves, field by field). A record of a run still running (or killed) is its
-    header; ``with_log`` completes it with the rounds its run has logged (``c3bench.round_log``)."""
+def read_record_bytes(path: str | Path, follow_links: bool = True) -> bytes:
+    """A record file's bytes, refused (ResultError) when missing, not a regular file, beyond
+    :data:`MAX_RECORD_BYTES`, or (``follow_links=False``: a board's own files) a symbolic link."""
     path = Path(path)
-    if not path.is_file():
-        raise ResultError(f"{path}: no such file.")
     try:
-        record = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant,
-                            parse_float=_finite_float)
+        return read_own_file(path, MAX_RECORD_BYTES, "result record", follow_links)
+    except FileNotFoundError:
+        raise ResultError(f"{path}: no such file.") from None
+    except ConfigError as exc:
+        raise ResultError(str(exc)) from None
+    except OSError as exc:
+        raise ResultError(f"{path}: cannot be read ({describe_os_error(exc)})") from None
+
+
+def parse_record(data: bytes, source: str, check_content: bool = True, log: Path | None = None) -> dict[str, Any]:
+    """A record from its file's bytes (see :func:`load_record`); ``log``: its run's round log, read when the
+    record is a running run's header."""
+    try:
+        record = strict_json.loads(data)
     except json.JSONDecodeError as exc:
-        raise ResultError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-    except ValueError as exc:  # NaN, Infinity or a number beyond float range
-        raise ResultError(f"{path}: {exc}.") from None
+        raise ResultError(f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
     except UnicodeDecodeError:
-        raise ResultError(f"{path}: not a text file.") from None
-    except (OSError, RecursionError) as exc:
-        raise ResultError(f"{path}: cannot be read ({type(exc).__name__}).") from None
-    record = validate_record(record, str(path), check_content=False)
-    if with_log and record["status"] == "running":
-        record = _with_logged_rounds(path, record)
+        raise ResultError(f"{source}: not a text file.") from None
+    except ValueError as exc:  # duplicate keys, NaN, Infinity, numbers beyond range, nesting too deep
+        raise ResultError(f"{source}: {exc}.") from None
+    record = validate_record(record, source, check_content=False)
+    if log is not None and record["status"] == "running":
+        record = _with_logged_rounds(log, record, source)
     if check_content:
-        check_record_content(record, str(path))
+        check_record_content(record, source)
         record["totals"] = totals_from_rounds(record["rounds"])  # also those a record of an older c3bench lacks
     return record
 
 
-def _with_logged_rounds(path: Path, record: dict[str, Any]) -> dict[str, Any]:
+def _with_logged_rounds(log: Path, record: dict[str, Any], source: str) -> dict[str, Any]:
     """A running run's record with the rounds its log holds so far (the result file is then a header)."""
     from c3bench import round_log
 
-    log = round_log.log_path(path)
     if record["rounds"] or not log.is_file():
         return record
     try:
         rounds = round_log.read_rounds(log)
     except round_log.RoundLogError as exc:
-        raise ResultError(f"{path}: its run's round log {exc}.") from None
+        raise ResultError(f"{source}: its run's round log {exc}.") from None
     return {**record, "rounds": rounds, "totals": totals_from_rounds(rounds)}
+
+
+def load_record(path: str | Path, check_content: bool = True, follow_links: bool = True,
+                with_log: bool = True) -> dict[str, Any]:
+    """Read a record, refusing (ResultError, naming the file) anything malformed, edited or inconsistent:
+    JSON that readers could read differently (duplicate keys, integers beyond 64 bits, NaN, nesting
+    deeper than :data:`c3bench.strict_json.MAX_DEPTH`) and files beyond :data:`MAX_RECORD_BYTES`
+    included. ``check_content=False`` stops after the schema and the digest (for callers that report
+    the content problems themselves, field by field); ``follow_links=False`` refuses a symbolic link.
+    A record of a run still running (or killed) is its header; ``with_log`` completes it with the rounds
+    its run has logged (``c3bench.round_log``)."""
+    from c3bench import round_log
+
+    log = round_log.log_path(Path(path)) if with_log else None
+    return parse_record(read_record_bytes(path, follow_links), str(path), check_content, log)
 
 
 def group_by_config(records: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:

@@ -33,7 +33,7 @@ from c3bench.environment import environment
 from c3bench.evaluation import LocalScores, evaluate
 from c3bench.federation import Federation
 from c3bench.hparams import ConfigError
-from c3bench.locks import RunLock, remove_stale_temporaries
+from c3bench.locks import LOCK_FOLDER, RunLock, remove_stale_temporaries
 from c3bench.log import log
 from c3bench.method import Method, RunContext
 from c3bench.parallel import client_executor
@@ -49,6 +49,7 @@ from c3bench.results import (
     write_record,
 )
 from c3bench.runspec import ResolvedRun, RunSpec, command_line, resolve  # noqa: F401 - resolve, RunSpec: re-exported
+from c3bench.safe_files import refuse_links
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -328,6 +329,8 @@ class Runner:
     def _execute(self, resume: bool, overwrite: bool) -> dict[str, Any]:
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise ConfigError(f"--out {self.out_dir} is a file; give a folder for the result records.")
+        for path in (self.result_file, self.checkpoint_file, self.out_dir / LOCK_FOLDER):  # written, never followed
+            refuse_links(self.out_dir, path, "results folder")
         lock = RunLock(self.out_dir, self.run.name)
         if not lock.acquire():
             raise ConfigError(f"another c3bench run is writing {self.result_file} right now; wait for it to end, or "

@@ -65,6 +65,26 @@ class ResolvedRun:
 
 
 # ------------------------------------------------------------------------------------------ resolving
+MAX_NAME_BYTES = 200  # a result name; with ".json" and a temporary's suffix it stays within 255 bytes
+
+
+def check_run_name(name: str) -> None:
+    """Raise ConfigError unless ``name`` is a plain file name: the record is written as ``<out>/<name>.json``
+    and nowhere else (no folder separator, no '..', not hidden, no control character, not too long)."""
+    problem = None
+    if not name or name in (".", ".."):
+        problem = "it is empty or a folder name"
+    elif any(c in name for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = "it holds a folder separator or a control character"
+    elif name.startswith("."):
+        problem = "it starts with '.' (c3bench's own temporaries and folders do)"
+    elif len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        problem = f"it is longer than {MAX_NAME_BYTES} bytes"
+    if problem:
+        raise ConfigError(f"--name {name[:60]!r}{'...' if len(name) > 60 else ''} is not a plain file name: {problem}. "
+                          "Give a name such as fedavg-lr3; the record is written inside --out.")
+
+
 def _split_overrides(overrides: dict[str, Any], method_space: HParamSpace, protocol_space: HParamSpace,
                      method: str, protocol: str) -> tuple[dict[str, Any], dict[str, Any]]:
     m_over: dict[str, Any] = {}
@@ -199,6 +219,8 @@ def resolve(spec: RunSpec) -> ResolvedRun:
         config["devices"] = normalize_spec(spec.devices)
     if spec.charge_inference:
         config["charge_inference"] = True
+    if spec.name is not None:
+        check_run_name(spec.name)
     name = spec.name or f"{method_cls.name}_{protocol_cls.name}_s{spec.seed}_{config_hash(config, True)[:8]}"
     if reference is not None:
         reference["shrunk"] = reference["configured_rounds"] is not None and rounds < reference["configured_rounds"]

@@ -31,6 +31,7 @@ from c3bench.board_view import ViewRow, board_view
 from c3bench.hparams import ConfigError
 from c3bench.leaderboard import entries as board_entries
 from c3bench.results import totals_from_rounds, write_atomic
+from c3bench.safe_files import refuse_links
 from c3bench.score import ScoreRow
 from c3bench.series import distinguishing_settings
 
@@ -127,6 +128,7 @@ class _Writer:
         # resolve() follows any symlinked folder on the way; the file itself is replaced, not followed
         if not target.parent.resolve().is_relative_to(self.root) or target.name in ("", ".", ".."):
             raise ConfigError(f"refusing to write {target}: it is outside {self.root}")
+        refuse_links(self.root, target, "site")  # a planted link is refused, never written through
         write_atomic(target, data)
         target.chmod(0o644)  # mkstemp makes files private; a site is meant to be served and read
         self.written.append(target)

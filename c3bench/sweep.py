@@ -39,6 +39,7 @@ from c3bench.runner import (
 )
 
 EXECUTORS = ("serial", "process", "ray")
+MAX_JOBS = 10_000  # runs one sweep (or one reproduction) may expand to; refused up front beyond it
 DONE = ("completed", "budget-stopped")
 RAY_HINT = "pip install 'c3bench[ray]'"
 _SEEDS = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
@@ -46,16 +47,24 @@ _SEEDS = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 # ------------------------------------------------------------------------------------------ parsing
 def parse_seeds(text: str) -> list[int]:
-    """'0-2' -> [0, 1, 2]; '0,3,5' and '0-2,7' work too."""
+    """'0-2' -> [0, 1, 2]; '0,3,5' and '0-2,7' work too. Each seed is in [0, 2^32), and at most
+    :data:`MAX_JOBS` of them (checked before any list is made)."""
     seeds: list[int] = []
     for part in str(text).split(","):
         match = _SEEDS.match(part)
         if not match:
             raise ConfigError(f"cannot read seeds {text!r}; write e.g. 0-2 or 0,3,5.")
+        if any(len(g) > 10 for g in match.groups() if g):
+            raise ConfigError(f"--seeds {part.strip()!r}: a seed is an integer in [0, 2^32).")
         lo = int(match.group(1))
         hi = int(match.group(2)) if match.group(2) is not None else lo
+        if hi >= 2**32:
+            raise ConfigError(f"--seeds {part.strip()!r}: a seed is an integer in [0, 2^32).")
         if hi < lo:
             raise ConfigError(f"seed range {part.strip()!r} is empty; write the smaller seed first.")
+        if len(seeds) + hi - lo + 1 > MAX_JOBS:
+            raise ConfigError(f"--seeds {text[:40]!r} gives more than {MAX_JOBS:,} seeds; a sweep is at most "
+                              f"{MAX_JOBS:,} runs.")
         seeds.extend(range(lo, hi + 1))
     return list(dict.fromkeys(seeds))
 
@@ -98,6 +107,22 @@ def _check_keys(keys: Sequence[str], methods: Sequence[str], protocol: str, flag
             )
 
 
+def _check_size(methods: Sequence[str], protocol: str, seeds: Sequence[int], grid: dict[str, list[str]]) -> None:
+    """Refuse, before anything is built, a sweep of more than :data:`MAX_JOBS` runs."""
+    total = 0
+    for method in dict.fromkeys(methods):
+        points = 1
+        for key, values in grid.items():
+            if _owner_of(key, method, protocol):
+                points *= len(values)
+        total += points * len(seeds)
+        if total > MAX_JOBS:
+            sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
+            raise ConfigError(f"this sweep expands to more than {MAX_JOBS:,} runs ({len(methods)} method(s)"
+                              f"{', ' + sizes if sizes else ''}, {len(seeds)} seed(s)); split it into smaller sweeps "
+                              "(the same --out folder skips what is done).")
+
+
 def expand(
     methods: Sequence[str],
     protocol: str,
@@ -128,6 +153,7 @@ def expand(
     registry.get_protocol(protocol)
     _check_keys(list(grid), methods, protocol, "--grid")
     _check_keys(list(overrides), methods, protocol, "--set")
+    _check_size(methods, protocol, seeds, grid)
     runs: dict[str, ResolvedRun] = {}
     for method in dict.fromkeys(methods):
         fixed = {k: v for k, v in overrides.items() if _owner_of(k, method, protocol)}
@@ -238,6 +264,7 @@ class Outcome:
     rounds_completed: int = 0
     error: str | None = None
     record_text: str | None = None  # the result file's text, for executors on other machines
+    os_error: bool = False  # failed on an operating-system error (disk full, read-only folder), not its settings
 
 
 class SweepEvents:
@@ -285,6 +312,10 @@ def execute_job(job: Job, out_dir: str, emit: Callable[[tuple], None] | None = N
         record = runner.execute(resume=job.resume, overwrite=job.overwrite)
     except KeyboardInterrupt:
         return Outcome(job.name, "interrupted", str(runner.result_file))
+    except OSError as exc:
+        from c3bench.safe_files import describe_os_error
+
+        return Outcome(job.name, "failed", str(runner.result_file), error=describe_os_error(exc), os_error=True)
     except Exception as exc:  # one broken configuration must not stop the others
         return Outcome(job.name, "failed", str(runner.result_file), error=f"{type(exc).__name__}: {exc}")
     text = runner.result_file.read_text(encoding="utf-8") if return_text else None

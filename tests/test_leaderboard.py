@@ -240,7 +240,7 @@ def test_verify_reruns_entries_and_refuses_a_consistently_forged_one(result_file
     board = find_boards(board_dir)["synthetic"]
     (entry,) = board.entries_dir.glob("*.json")
     verdict = verify_entry(entry, load_record(entry))
-    assert verdict.ok and verdict.mode == "identical", verdict.differences
+    assert verdict.ok and verdict.mode == "bit-identical", verdict.differences
 
     def forge(record):  # +10 points everywhere, consistently: log, means, totals
         for r in record["rounds"]:
@@ -285,7 +285,7 @@ def test_verify_rounds_reruns_and_checks_only_a_prefix_of_an_entry(board_dir, tm
     submit(sorted((tmp_path / "runs").glob("*.json")), board_dir)
     (entry,) = find_boards(board_dir)["synthetic"].entries_dir.glob("*.json")
     verdict = verify_entry(entry, load_record(entry), rounds=1)
-    assert verdict.ok and verdict.mode == "identical" and (verdict.rounds, verdict.of_rounds) == (1, 3)
+    assert verdict.ok and verdict.mode == "bit-identical" and (verdict.rounds, verdict.of_rounds) == (1, 3)
 
     def raise_round(index):
         def forge(record):
@@ -342,7 +342,7 @@ def test_verify_replays_an_entry_in_its_execution_mode_and_a_rerun_without_it_fa
     record = run_tiny(tmp_path, method="sl-basic", flush_denormal=True)
     (entry,) = tmp_path.glob("*.json")
     verdict = verify_entry(entry, record)
-    assert verdict.ok and verdict.mode == "identical", verdict.differences
+    assert verdict.ok and verdict.mode == "bit-identical", verdict.differences
     plain = run_tiny(tmp_path / "plain", method="sl-basic")  # the same numbers here: no value got subnormal
     assert compare(record, plain, identical=True) == [
         "the entry ran with --flush-denormal, the re-run with none"]

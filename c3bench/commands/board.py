@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from c3bench import completion
 from c3bench.console import (
     PathFormat,
     ViewFormat,
+    esc,
     format_option,
     json_option,
     out,
@@ -175,10 +175,10 @@ def register(app: typer.Typer) -> None:
                     continue
                 part = "" if verdict.rounds == verdict.of_rounds else f", first {verdict.rounds} of {verdict.of_rounds} rounds"
                 if verdict.ok:
-                    out.print(f"[green]ok[/] {escape(str(path))} ({verdict.mode}{part}, {verdict.seconds:.1f} s)",
+                    out.print(f"[green]ok[/] {esc(str(path))} ({esc(verdict.mode)}{part}, {verdict.seconds:.1f} s)",
                               highlight=False)
                 else:
-                    out.print(f"[red]FAILED[/] {escape(str(path))} ({verdict.mode}{part})", highlight=False)
+                    out.print(f"[red]FAILED[/] {esc(str(path))} ({esc(verdict.mode)}{part})", highlight=False)
                     for line in verdict.differences[:10]:
                         out.print(f"    {line}", highlight=False, soft_wrap=True, markup=False)
         if chosen == "json":

@@ -31,7 +31,7 @@ def show_configs(name: str | None = None, as_json: bool = False) -> None:
     from rich.table import Table
 
     from c3bench.configs import get_config, named_configs
-    from c3bench.console import out
+    from c3bench.console import cells, esc, out
 
     chosen = [get_config(name)[0]] if name else list(named_configs().values())
     if as_json:
@@ -43,24 +43,25 @@ def show_configs(name: str | None = None, as_json: bool = False) -> None:
         for col in ("name", "protocol", "rounds", "runs", "description"):
             table.add_column(col)
         for c in chosen:
-            table.add_row(c.name, c.protocol, str(c.rounds or "-"), ", ".join(r.name for r in c.runs), c.description)
+            table.add_row(*cells(c.name, c.protocol, c.rounds or "-", ", ".join(r.name for r in c.runs), c.description))
         out.print(table)
         return
     (c,) = chosen
-    out.print(f"[bold]{c.name}[/]: {c.description}", highlight=False)
+    out.print(f"[bold]{esc(c.name)}[/]: {esc(c.description)}", highlight=False)
     if c.source:
-        out.print(f"source: {c.source}", highlight=False)
+        out.print(f"source: {c.source}", highlight=False, markup=False)
     out.print(f"protocol {c.protocol} {_settings(dict(c.protocol_params))}; rounds {c.rounds or 'protocol default'}, "
-              f"backbone {c.backbone or 'protocol default'}, seeds {', '.join(map(str, c.seeds))}", highlight=False)
+              f"backbone {c.backbone or 'protocol default'}, seeds {', '.join(map(str, c.seeds))}", highlight=False,
+              markup=False)
     shared = {k: v for k, v in c.params.items() if not isinstance(v, dict)}
-    out.print(f"shared settings (where a method declares them): {_settings(shared)}", highlight=False)
+    out.print(f"shared settings (where a method declares them): {_settings(shared)}", highlight=False, markup=False)
     for family, values in ((k, v) for k, v in c.params.items() if isinstance(v, dict)):
-        out.print(f"  {family} methods: {_settings(values)}", highlight=False)
+        out.print(f"  {family} methods: {_settings(values)}", highlight=False, markup=False)
     table = Table(title="runs", title_justify="left")
     for col in ("run", "method", "settings", "published"):
         table.add_column(col)
     for r in c.runs:
-        table.add_row(f"{c.name}/{r.name}", r.method, _settings(dict(r.params)), _reference_text(r.reference))
+        table.add_row(*cells(f"{c.name}/{r.name}", r.method, _settings(dict(r.params)), _reference_text(r.reference)))
     out.print(table)
 
 

@@ -7,7 +7,16 @@ from enum import Enum
 
 import typer
 
-from c3bench.console import ViewFormat, format_option, json_option, out, output_format, user_errors
+from c3bench.console import (
+    ViewFormat,
+    cells,
+    esc,
+    format_option,
+    json_option,
+    out,
+    output_format,
+    user_errors,
+)
 from c3bench.hparams import ConfigError
 from c3bench.log import log
 
@@ -69,17 +78,18 @@ def register(app: typer.Typer) -> None:
             out.print_json(json.dumps(entries + [{**b, "description": None, "hyperparameters": []} for b in broken]))
             return
         for entry in entries:
-            table = Table(title=f"[bold]{entry['name']}[/]: {entry['description']}", title_justify="left",
+            table = Table(title=f"[bold]{esc(entry['name'])}[/]: {esc(str(entry['description']))}", title_justify="left",
                           show_edge=False, expand=False)
             for col in ("hyperparameter", "type", "default", "range", "help"):
                 table.add_column(col)
             for hp in entry["hyperparameters"]:
-                table.add_row(hp["name"] + (" *" if hp["key"] else ""), hp["type"], _value(hp["default"]),
-                              hp["range"], hp["help"])
+                table.add_row(*cells(hp["name"] + (" *" if hp["key"] else ""), hp["type"], _value(hp["default"]),
+                                     hp["range"], hp["help"]))
             out.print(table)
             if entry.get("suggested_params"):
                 out.print("  suggests for methods that declare them: "
-                          + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False)
+                          + ", ".join(f"{k}={_value(v)}" for k, v in entry["suggested_params"].items()), highlight=False,
+                          markup=False)
             out.print()
         for entry in broken:
             log.error(f"cannot load {entry['error']}")

@@ -109,20 +109,21 @@ def register(app: typer.Typer) -> None:
 def _print_table(report: dict[str, Any], out) -> None:
     from rich.table import Table
 
+    from c3bench.console import cells
     from c3bench.units import human_flops
 
     f = report["fleet"]
     server = f["server"]
     log.info(f"{report['model']} {report['input_shape']}, {report['num_classes']} classes, batch {report['batch_size']}, "
               f"{report['samples_per_device']} samples per device per round; server {server['name']} "
-              f"{human_flops(server['flops'])}/s, {server['bandwidth'] * 8 / 1e6:.0f} Mbit/s shared")
+              f"{human_flops(server['flops'])}/s, {server['bandwidth'] * 8 / 1e6:.0f} Mbit/s shared", markup=False)
     table = Table(title="EdgeSplit plan (time per round)")
     for h in ("device", "cut", "after block", "client FLOPs", "bandwidth", "compute s", "transfer s", "server s", "round s"):
         table.add_column(h, justify="left" if h in ("device", "after block") else "right")
     for d in report["edgesplit"]["devices"]:
-        table.add_row(d["device"], str(d["cut"]), d["last_client_block"], f"{100 * d['client_flops_share']:.1f}%",
+        table.add_row(*cells(d["device"], str(d["cut"]), d["last_client_block"], f"{100 * d['client_flops_share']:.1f}%",
                       f"{100 * d['bandwidth_share']:.1f}%", f"{d['compute_s']:.2f}", f"{d['transfer_s']:.2f}",
-                      f"{d['server_s']:.2f}", f"{d['time_s']:.2f}")
+                             f"{d['server_s']:.2f}", f"{d['time_s']:.2f}"))
     out.print(table)
     summary = Table(title="per-round time, and EdgeSplit's speedup over each")
     for h in ("scheme", "split", "round s", "EdgeSplit speedup"):

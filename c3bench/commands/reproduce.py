@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from c3bench import completion
-from c3bench.commands.sweep import Executor
+from c3bench.commands.sweep import MAX_PARALLEL, Executor, stopped_by_os_error
 from c3bench.console import Format, format_option, json_option, output_format
 from c3bench.log import log
 
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
         out_dir: Path | None = typer.Option(None, "--out", "-o", help="Folder for the records (default: "
                                             "results/<NAME>); what already has a result there is skipped."),
-        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once (worker processes with "
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=MAX_PARALLEL, help="Runs at once (worker processes with "
                                         "cores/N threads each, or Ray CPUs)."),
         executor: Executor | None = typer.Option(None, help="serial, process or ray (default: serial for -j 1, "
                                                  "else process)."),
@@ -102,6 +102,7 @@ def register(app: typer.Typer) -> None:
                     raise typer.Exit(130)
                 for failure in outcome.failed:
                     log.error(f"failed {failure.name}: {failure.error}")
+                stopped_by_os_error(outcome)
                 sweep_plan = plan(runs, folder)
             records = {}
             for run_name, path in sweep_plan.done.items():
@@ -134,25 +135,28 @@ def _list(out, configs, fmt: Format) -> None:
                                     "runs": len(c.runs) * len(c.seeds), "description": c.description}
                                    for c in configs.values()]))
         return
+    from c3bench.console import cells
+
     table = Table(title="reproducible configurations (c3bench reproduce NAME)", title_justify="left")
     for col in ("name", "protocol", "rows", "seeds", "runs", "description"):
         table.add_column(col)
     for c in configs.values():
-        table.add_row(c.name, c.protocol, str(len(c.runs)), str(len(c.seeds)), str(len(c.runs) * len(c.seeds)),
-                      c.description)
+        table.add_row(*cells(c.name, c.protocol, len(c.runs), len(c.seeds), len(c.runs) * len(c.seeds), c.description))
     out.print(table)
 
 
 def _print_table(out, report) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from c3bench.console import cells
     from c3bench.reproduce import COMPACT_HEADERS, caption, compact_cells
 
-    table = Table(title=f"{report.config} ({report.protocol})", caption=caption(report), caption_justify="left")
+    table = Table(title=Text(f"{report.config} ({report.protocol})"), caption=Text(caption(report)), caption_justify="left")
     for h in COMPACT_HEADERS:
         table.add_column(h, justify="left" if h in ("row", "ok") else "right")
     for r in report.rows:
-        table.add_row(*compact_cells(r))
+        table.add_row(*cells(*compact_cells(r)))
     out.print(table)
 
 
@@ -194,7 +198,7 @@ def _print_plans(out, plans: list[list[dict]], fmt, jobs: int | None) -> None:
 
     from rich.table import Table
 
-    from c3bench.console import Format
+    from c3bench.console import Format, cells
     from c3bench.estimate import makespan, threads_per_run
     from c3bench.units import human_duration, human_flops
 
@@ -217,9 +221,9 @@ def _print_plans(out, plans: list[list[dict]], fmt, jobs: int | None) -> None:
     for col in ("run", "seed", "rounds", "action", "FLOPs", "estimate"):
         table.add_column(col, justify="right" if col in ("seed", "rounds", "FLOPs", "estimate") else "left")
     for r in rows:
-        table.add_row(r["row"], str(r["seed"]), str(r["rounds"]), r["action"],
-                      human_flops(r["flops"]) if r["flops"] is not None else "-",
-                      human_duration(r["seconds"]) if r["seconds"] is not None else "-")
+        table.add_row(*cells(r["row"], r["seed"], r["rounds"], r["action"],
+                             human_flops(r["flops"]) if r["flops"] is not None else "-",
+                             human_duration(r["seconds"]) if r["seconds"] is not None else "-"))
     out.print(table)
     if known and not missing:
         log.info(f"estimated total: {human_duration(total['serial_s'])} run one at a time"

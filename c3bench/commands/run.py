@@ -14,6 +14,9 @@ from c3bench.console import PathFormat, err, format_option, json_option, out, ou
 from c3bench.log import log, quiet_level
 from c3bench.units import human_bytes, human_duration, human_flops
 
+MAX_THREADS = 4096  # --threads; beyond any machine's cores
+MAX_WORKERS = 1024  # --client-workers
+
 
 def _header(run, start_round: int) -> None:
     log.info(f"{run.method_cls.name} on {run.protocol_cls.name}, {run.rounds} rounds, seed {run.spec.seed}, backbone "
@@ -163,7 +166,8 @@ def register(app: typer.Typer) -> None:
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Folder with the datasets (env "
                                               "C3BENCH_DATA)."),
         out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records."),
-        name: str | None = typer.Option(None, help="Result file name (without .json); default from the config."),
+        name: str | None = typer.Option(None, help="Result file name (without .json): a plain file name, no folder "
+                                        "(it is written inside --out); default from the config."),
         resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run with the same options."),
         force: bool = typer.Option(False, "--force", help="Run again and overwrite an existing result of the same "
                                    "name (a finished one is otherwise kept: 'already completed')."),
@@ -178,9 +182,9 @@ def register(app: typer.Typer) -> None:
         devices: str | None = typer.Option(None, "--devices", help="Client devices for simulated time: presets "
                                            "(raspberry-pi-4*2,laptop; one name = all clients), random[:SEED], or a "
                                            ".json/.toml fleet file. Default: the protocol's, else every client a phone."),
-        threads: int | None = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: torch's). "
+        threads: int | None = typer.Option(None, "--threads", min=1, max=MAX_THREADS, help="torch CPU threads (default: torch's). "
                                            "Use 1 per run when several runs share the cores."),
-        client_workers: int = typer.Option(1, "--client-workers", min=1, help="Federated methods: train a round's "
+        client_workers: int = typer.Option(1, "--client-workers", min=1, max=MAX_WORKERS, help="Federated methods: train a round's "
                                            "clients in this many worker processes (one thread each on 2 cores); the "
                                            "same record for the same settings."),
         stack_clients: bool = typer.Option(False, "--stack-clients", help="Federated methods without per-step "
@@ -243,6 +247,13 @@ def register(app: typer.Typer) -> None:
         except NoRoundFits as exc:
             from c3bench.hparams import ConfigError
             raise ConfigError(str(exc)) from None
+        except OSError as exc:
+            from c3bench.hparams import ConfigError
+            from c3bench.safe_files import describe_os_error
+
+            kept = (f"The rounds written so far are in {runner.result_file}: continue with the same command plus "
+                    "--resume." if runner.result_file.exists() else "No result was written.")
+            raise ConfigError(describe_os_error(exc, then=kept)) from None
         except KeyboardInterrupt:
             if runner.result_file.exists():
                 log.warning(f"interrupted: partial result in {runner.result_file}; continue with the same command "

@@ -10,7 +10,16 @@ from typing import Any
 
 import typer
 
-from c3bench.console import Format, format_option, json_option, load_records, out, output_format, user_errors
+from c3bench.console import (
+    Format,
+    cells,
+    format_option,
+    json_option,
+    load_records,
+    out,
+    output_format,
+    user_errors,
+)
 from c3bench.log import log
 from c3bench.units import human_duration
 
@@ -95,17 +104,21 @@ def print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
         show = [h for h in HEADERS if h not in ("published", "Δ") or any(r["published_accuracy"] is not None
                                                                          for r in block["rows"])]
         if fmt is Format.markdown:
-            print(f"**{block['title']}** ({_caption(block)})\n")
+            from c3bench.markdown_text import plain
+
+            print(f"**{plain(block['title'])}** ({_caption(block)})\n")
             print("| " + " | ".join(show) + " |")
             print("|" + "---|" * len(show))
             for r in block["rows"]:
-                cells = dict(zip(HEADERS, _cells(r), strict=True))
-                print("| " + " | ".join(cells[h] for h in show) + " |")
+                row = dict(zip(HEADERS, _cells(r), strict=True))
+                print("| " + " | ".join(plain(row[h]) for h in show) + " |")
             print()
         else:
+            from rich.text import Text
+
             # on a narrow terminal text columns wrap between words (a method name never breaks) and no
             # cell is cut short: a reader tells a kappa = 0.3 row from a kappa = 0.6 one
-            table = Table(title=f"C3 on {block['title']}", box=box.SIMPLE_HEAD, padding=(0, 1),
+            table = Table(title=Text(f"C3 on {block['title']}"), box=box.SIMPLE_HEAD, padding=(0, 1),
                           collapse_padding=True, pad_edge=False, title_justify="left")
             rows = [_terminal_cells(r) for r in block["rows"]]
             for i, h in enumerate(TERMINAL_HEADERS):
@@ -118,7 +131,7 @@ def print_score(payload: list[dict[str, Any]], fmt: Format) -> None:
                     width = max(max((len(row[i]) for row in rows), default=1), header_word)
                     table.add_column(h, justify="right", width=width)
             for row in rows:
-                table.add_row(*row)
+                table.add_row(*cells(*row))  # text from records, shown as it is
             out.print(table)
             out.print(_caption(block), highlight=False, markup=False)  # wrapped at the console width, between words
 

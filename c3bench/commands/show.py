@@ -9,6 +9,7 @@ import typer
 
 from c3bench.console import (
     ViewFormat,
+    esc,
     format_option,
     json_option,
     load_records,
@@ -30,24 +31,26 @@ def _show_one(source: str, record: dict) -> None:
     from rich.table import Table
 
     cfg, t = record["config"], record["totals"]
-    out.print(f"[bold]{record['name']}[/]  status: [bold]{record['status']}[/]  ({source})", highlight=False)
-    out.print(f"method {cfg['method']} {cfg['method_params']}", highlight=False)
-    out.print(f"protocol {cfg['protocol']} v{cfg['protocol_version']} {cfg['protocol_params']} "
-              f"hash {str(cfg['protocol_hash'])[:12]}", highlight=False)
-    out.print(f"backbone {cfg['backbone']}, rounds {cfg['rounds']}, seed {cfg['seed']}, budgets {cfg['budgets']}",
+    out.print(f"[bold]{esc(str(record['name']))}[/]  status: [bold]{esc(str(record['status']))}[/]  ({esc(source)})",
               highlight=False)
+    plain = {"highlight": False, "markup": False}  # everything below is the record's text
+    out.print(f"method {cfg['method']} {cfg['method_params']}", **plain)
+    out.print(f"protocol {cfg['protocol']} v{cfg['protocol_version']} {cfg['protocol_params']} "
+              f"hash {str(cfg['protocol_hash'])[:12]}", **plain)
+    out.print(f"backbone {cfg['backbone']}, rounds {cfg['rounds']}, seed {cfg['seed']}, budgets {cfg['budgets']}",
+              **plain)
     if record.get("command"):
-        out.print(f"re-run: {record['command']}", highlight=False, soft_wrap=True)
+        out.print(f"re-run: {record['command']}", soft_wrap=True, **plain)
     if record.get("reference"):
         ref = record["reference"]
         values = ref.get("values") or {}
         out.print(f"reproduces {ref.get('config')} ({ref.get('label')}); published accuracy "
-                  f"{values.get('accuracy', '-')}", highlight=False)
+                  f"{values.get('accuracy', '-')}", **plain)
     if record.get("method_info"):
-        out.print(f"method info {record['method_info']}", highlight=False)
+        out.print(f"method info {record['method_info']}", **plain)
     env = record["environment"]
     out.print(f"c3bench {env.get('c3bench')} ({env.get('git_commit')}), torch {env.get('torch')}, "
-              f"python {env.get('python')}, {env.get('cpu')}, {env.get('torch_threads')} threads", highlight=False)
+              f"python {env.get('python')}, {env.get('cpu')}, {env.get('torch_threads')} threads", **plain)
     table = Table(title="per round")
     for h in ("round", "acc mean %", "per client %", "bytes up", "bytes down", "client FLOPs", "server FLOPs", "wall s"):
         table.add_column(h, justify="right")

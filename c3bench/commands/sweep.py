@@ -12,6 +12,19 @@ from c3bench import completion
 from c3bench.console import PathFormat, format_option, json_option, output_format
 from c3bench.log import log
 
+MAX_PARALLEL = 4096  # -j: runs at once
+
+
+def stopped_by_os_error(report) -> None:
+    """Raise ConfigError (exit 2) when runs failed on an operating-system error (disk full, read-only
+    folder): the machine, not a configuration, stopped them, and the same command resumes them."""
+    from c3bench.hparams import ConfigError
+
+    failed = [o for o in report.failed if o.os_error]
+    if failed:
+        raise ConfigError(f"{len(failed)} run(s) stopped on an operating-system error: {failed[0].error} Finished "
+                          "runs are kept; once that is fixed, the same command resumes the others.")
+
 
 class Executor(str, Enum):
     serial = "serial"
@@ -32,9 +45,9 @@ class SweepProgress:
             TimeElapsedColumn,
         )
 
-        from c3bench.console import err
+        from c3bench.console import err, esc
 
-        self.err = err
+        self.err, self.esc = err, esc
         self.quiet = quiet
         self.total_runs = len(sweep_plan.todo)
         self.ended = 0
@@ -55,7 +68,7 @@ class SweepProgress:
 
     def _refresh(self, **kwargs) -> None:
         now = ", ".join(list(self.running.values())[:3]) + (" ..." if len(self.running) > 3 else "")
-        self.progress.update(self.task, runs=self._runs(), now=f"[dim]{now}[/]", **kwargs)
+        self.progress.update(self.task, runs=self._runs(), now=f"[dim]{self.esc(now)}[/]", **kwargs)
 
     def on_run_start(self, job, start_round: int) -> None:
         if self.progress is not None:
@@ -73,7 +86,8 @@ class SweepProgress:
             log.error(f"failed {job.label}: {outcome.error}")
         elif not self.quiet and self.progress is not None:
             acc = "-" if outcome.accuracy is None else f"{outcome.accuracy:.2f}%"
-            self.progress.console.print(f"[green]{outcome.status}[/] {job.label}: accuracy {acc}", highlight=False)
+            self.progress.console.print(f"[green]{outcome.status}[/] {self.esc(job.label)}: accuracy {acc}",
+                                        highlight=False)
         if self.progress is not None:
             self._refresh()
 
@@ -86,7 +100,7 @@ def register(app: typer.Typer) -> None:
     from rich.table import Table
 
     from c3bench.accounting import Budgets
-    from c3bench.console import out, user_errors
+    from c3bench.console import cells, out, user_errors
     from c3bench.hparams import parse_assignments
 
     @app.command()
@@ -106,7 +120,7 @@ def register(app: typer.Typer) -> None:
         budget_compute: str | None = typer.Option(None, help="Client-compute budget per run, e.g. 5TFLOP."),
         data_root: Path | None = typer.Option(None, envvar="C3BENCH_DATA", help="Dataset folder (env C3BENCH_DATA)."),
         out_dir: Path = typer.Option(Path("results"), "--out", "-o", help="Folder for result records (also where finished runs are looked up)."),
-        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Runs at once: local worker processes "
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=MAX_PARALLEL, help="Runs at once: local worker processes "
                                         "(default 1), or the CPUs of a local Ray instance (default: all)."),
         executor: Executor | None = typer.Option(None, help="serial, process or ray (default: serial for -j 1, else process)."),
         ray_address: str | None = typer.Option(None, help="Join this Ray cluster (HOST:6379, ray://HOST:10001 or auto) "
@@ -157,8 +171,9 @@ def register(app: typer.Typer) -> None:
         if dry_run:
             planned = []
             done_names = set(sweep_plan.done)
+            todo = {j.name: j for j in sweep_plan.todo}
             for run in runs:
-                job = next((j for j in sweep_plan.todo if j.name == run.name), None)
+                job = todo.get(run.name)
                 action = ("skip (done)" if run.name in done_names else
                           f"resume at round {job.start_round + 1}" if job and job.resume else "run")
                 planned.append({"run": run.name, "method": run.method_cls.name, "varied": sweep_plan.varied[run.name],
@@ -171,7 +186,7 @@ def register(app: typer.Typer) -> None:
                 table.add_column(col)
             for p in planned:
                 varied = ",".join(f"{k}={v}" for k, v in sorted(p["varied"].items()))
-                table.add_row(p["run"], p["method"], varied or "-", str(p["seed"]), p["action"])
+                table.add_row(*cells(p["run"], p["method"], varied or "-", p["seed"], p["action"]))
             out.print(table)
             return
         display = SweepProgress(sweep_plan, quiet)
@@ -199,5 +214,6 @@ def register(app: typer.Typer) -> None:
         finished = sum(o.status in ("completed", "budget-stopped") for o in report.outcomes)
         log.info(f"sweep done: {finished} run, {len(report.skipped)} skipped (already done), "
                  f"{len(report.failed)} failed -> {out_dir}")
+        stopped_by_os_error(report)
         if report.failed:
             raise typer.Exit(1)

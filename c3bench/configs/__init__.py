@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -145,14 +147,17 @@ class StudyConfig:
     claims: tuple[Claim, ...] = ()
     path: Path | None = None
 
-    @property
+    @cached_property
     def methods(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.method for r in self.runs))
 
+    @cached_property
+    def _by_name(self) -> dict[str, ConfigRun]:
+        return {r.name: r for r in self.runs}
+
     def row(self, name: str) -> ConfigRun:
-        for run in self.runs:
-            if run.name == name:
-                return run
+        if name in self._by_name:
+            return self._by_name[name]
         names = [r.name for r in self.runs]
         raise ConfigError(f"config '{self.name}' has no run '{name}'.{did_you_mean(name, names)} "
                           f"Runs: {', '.join(names)}.")
@@ -300,7 +305,7 @@ def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: 
     else:
         raise _fail(source, "needs a 'method' or at least one [[runs]] entry.")
     names = [r.name for r in runs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+    duplicates = sorted(n for n, count in Counter(names).items() if count > 1)
     if duplicates:
         raise _fail(source, f"run names must be unique; repeated: {', '.join(duplicates)}.")
     seeds = data.get("seeds", [0])
@@ -336,18 +341,41 @@ def parse_config(data: Mapping[str, Any], source: str, default_name: str, path: 
     )
 
 
+MAX_FILE_BYTES = 16 * 2**20  # a configuration file of 10,000 runs is about 1 MB
+MAX_DEPTH = 32  # tables and arrays inside each other; a configuration uses 4
+_loaded: dict[tuple[str, int, int, int], StudyConfig] = {}  # (path, inode, size, mtime) -> parsed, for resolve
+
+
 def load_file(path: str | Path) -> StudyConfig:
-    """Read a configuration file; every problem is a ConfigError naming the file."""
+    """Read a configuration file; every problem is a ConfigError naming the file. A file is parsed once
+    per content (a reproduction resolves each of its runs from it)."""
+    from c3bench import strict_json
+    from c3bench.safe_files import read_own_file
+
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"{path}: no such configuration file.")
+    info = path.stat()
+    key = (str(path.resolve()), info.st_ino, info.st_size, info.st_mtime_ns)
+    if key in _loaded:
+        return _loaded[key]
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_own_file(path, MAX_FILE_BYTES, "configuration file", follow_links=True)
+                            .decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nests tables and arrays too deeply (at most {MAX_DEPTH} levels).") from None
     except (UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc}).") from None
-    return parse_config(data, str(path), path.stem, path)
+    if strict_json.depth(data) > MAX_DEPTH:
+        raise ConfigError(f"{path}: nests tables and arrays {strict_json.depth(data)} levels deep; at most "
+                          f"{MAX_DEPTH} are allowed.")
+    config = parse_config(data, str(path), path.stem, path)
+    if len(_loaded) >= 16:
+        _loaded.clear()
+    _loaded[key] = config
+    return config
 
 
 # ------------------------------------------------------------------------------------------ named ones
