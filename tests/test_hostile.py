@@ -150,22 +150,10 @@ def test_the_rendered_readme_and_the_site_have_no_injected_element_in_chromium(r
         assert HOSTILE_NAME in titles  # the file name is a link's title, not markup
 
 
-@contextlib.contextmanager
 def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from tests.test_site import headless_chromium
 
-    from tests.test_site import CHROMEDRIVER, CHROMIUM
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
-        yield browser
-    finally:
-        browser.quit()
+    return headless_chromium()
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -8,6 +8,7 @@ skip and say how to install them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -97,8 +98,9 @@ def _require_browser() -> None:
         pytest.skip(msg)
 
 
-@pytest.fixture(scope="module")
-def driver():
+@contextlib.contextmanager
+def headless_chromium():
+    """A headless Chromium driven by selenium (the browser tests' one set-up)."""
     _require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -113,6 +115,12 @@ def driver():
         yield browser
     finally:
         browser.quit()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with headless_chromium() as browser:
+        yield browser
 
 
 # ------------------------------------------------------------------------------------------ helpers
