@@ -7,7 +7,9 @@ against (a genuine cross-platform re-run must pass verify; a consistent forgery 
 
 Entries whose ``environment.cpu`` is this machine's are skipped (they re-run bit-identically). Each
 re-run's configuration, data summary, status and first ``--rounds`` rounds are written to ``--out``
-(default ``tests/golden/cross_platform.json``, merged with what is there), with the platform of both.
+(default ``tests/golden/cross_platform.json``, merged with what is there), with the platform of both and
+the claim itself (the entry cut to the same rounds), so the evidence outlives the entry being replaced on
+its board by a newer run.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def rerun_prefix(entry: Path, rounds: int, data_root: str | None) -> dict:
     here = environment()
     return {"entry": str(entry), "made_on": record["environment"].get("cpu"), "rerun_on": here.get("cpu"),
             "torch": here.get("torch"), "status": rerun["status"], "data": rerun["data"],
-            "config": rerun["config"], "rounds": rerun["rounds"]}
+            "config": rerun["config"], "rounds": rerun["rounds"],
+            "claimed": {**record, "rounds": record["rounds"][:rounds]}}
 
 
 def main() -> None:
