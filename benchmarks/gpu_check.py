@@ -137,7 +137,11 @@ def suite(device: str, jobs: int, data_root: str | None, work: Path, table: str 
     if data_root:
         command += ["--data-root", data_root]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell that starts us in the background (`nohup ... &`) ignores SIGINT, and the child would inherit
+    # that and run to its end: give it the default action so that Python turns Ctrl-C into KeyboardInterrupt.
+    restore_ctrl_c = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if os.name == "posix" else None
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=restore_ctrl_c)
     interrupted = False
     try:
         stdout, stderr = process.communicate(timeout=deadline_s)
