@@ -187,7 +187,8 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
     out.same_missing = sorted(r["config"]["seed"] for r, v in zip(found, same, strict=True) if v is None)
     if ref.metric.endswith("-best"):
         out.best_rounds = [r["totals"][f"{key}_round"] for r in found if r["totals"][key] is not None]
-    if out.same_missing:
+    same = [v for v in same if v is not None]  # seeds made before the figure existed are named, not guessed
+    if not same:
         return out
     out.same_mean = statistics.fmean(same)
     out.same_std = statistics.pstdev(same) if len(same) > 1 else None
@@ -277,12 +278,18 @@ def same_metric_text(r: RowReport) -> str:
     """c3bench on the published metric, or why it is missing."""
     if r.metric is None or not r.seeds:
         return "-"
+    missing = ""
     if r.same_missing:
         seeds = ", ".join(map(str, r.same_missing))
-        return f"needs a re-run: the record{'s' if len(r.same_missing) > 1 else ''} of seed " \
-               f"{seeds} predate{'' if len(r.same_missing) > 1 else 's'} local-model scoring"
+        missing = f"needs a re-run: the record{'s' if len(r.same_missing) > 1 else ''} of seed " \
+                  f"{seeds} predate{'' if len(r.same_missing) > 1 else 's'} local-model scoring"
+    if r.same_mean is None:
+        return missing
     rounds = f" (round{'s' if len(set(r.best_rounds)) > 1 else ''} {', '.join(map(str, r.best_rounds))})" \
         if r.best_rounds else ""
+    if missing:
+        have = [s for s in r.seeds if s not in r.same_missing]
+        rounds += f"; seed{'s' if len(have) > 1 else ''} {', '.join(map(str, have))} only, {missing}"
     return _pm(r.same_mean, r.same_std) + rounds
 
 

@@ -305,6 +305,16 @@ def test_a_row_whose_records_predate_local_scoring_asks_for_a_re_run(tmp_path):
     row = row_report(config.runs[0], [4], [("f", record)], {})
     assert row.same_missing == [4] and row.same_mean is None and row.delta is None
     assert "re-run" in same_metric_text(row) and row.accuracy_mean == 45.0
+    # beside a seed that has the figure, the row gives it over the seeds that have it, and names the rest
+    newer = {"config": {"seed": 5}, "status": "completed", "rounds": _log([41.0, 44.0]), "execution": {}}
+    for entry, local in zip(newer["rounds"], (48.0, 47.0), strict=True):
+        entry["cumulative"].update({k: 0 for k in ("bytes_total", "paper_bytes_total")})
+        entry["local_accuracy"] = {"clients": [0], "mean": local, "per_client": [local]}
+    row = row_report(config.runs[0], [4, 5], [("f", record), ("g", newer)], {})
+    assert row.same_missing == [4] and row.same_mean == 48.0 and row.same_std is None and row.delta == -2.0
+    assert row.best_rounds == [1] and row.accuracy_mean == 44.5
+    text = same_metric_text(row)
+    assert text.startswith("48.00 (round 1); seed 5 only, needs a re-run: the record of seed 4") and "re-run" in text
 
 
 def test_the_ablation_suite_runs_shrunk(tmp_path, cli, one_thread):
