@@ -3,7 +3,8 @@
 
 A rate is the FLOPs a run counts (client + server, forward + backward, c3bench's convention) per
 second of its wall time, for one method and backbone on one machine: CPU model, torch version, device
-and torch threads. It is measured on real work only: every run that completes a round records its
+and torch threads, and the run's numeric execution mode (``--flush-denormal`` makes a long sequential
+split run several times faster on CPU, so a rate measured in one mode does not estimate the other). It is measured on real work only: every run that completes a round records its
 rate here (the longest run measured so far is kept, as the most representative), and
 ``c3bench reproduce NAME --calibrate`` measures a few seconds of each of a suite's methods explicitly.
 The file is ``<user cache dir>/calibration.json`` (``$XDG_CACHE_HOME/c3bench`` on Linux).
@@ -12,6 +13,7 @@ The file is ``<user cache dir>/calibration.json`` (``$XDG_CACHE_HOME/c3bench`` o
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,12 +59,17 @@ def _load() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _entry_key(method: str, backbone: str, threads: int) -> str:
-    return f"{method}/{backbone}/{threads}"
+def _method_key(method: str, modes: Sequence[str] = ()) -> str:
+    """The method and the run's numeric modes (its ``c3bench run`` flags), e.g. 'sl-basic --flush-denormal'."""
+    return " ".join([method, *sorted(modes)])
+
+
+def _entry_key(method: str, backbone: str, threads: int, modes: Sequence[str] = ()) -> str:
+    return f"{_method_key(method, modes)}/{backbone}/{threads}"
 
 
 def store(machine: str, method: str, backbone: str, threads: int, flops: float, seconds: float, source: str,
-          replace: bool = False) -> Rate | None:
+          replace: bool = False, modes: Sequence[str] = ()) -> Rate | None:
     """Keep a measurement unless a longer one is already there (``replace``: keep this one anyway)."""
     from c3bench.results import write_atomic
 
@@ -70,7 +77,7 @@ def store(machine: str, method: str, backbone: str, threads: int, flops: float, 
         return None
     data = _load()
     entries = data.setdefault(machine, {})
-    key = _entry_key(method, backbone, threads)
+    key = _entry_key(method, backbone, threads, modes)
     old = entries.get(key)
     if old is not None and not replace and float(old.get("seconds", 0)) >= seconds:
         return None
@@ -81,7 +88,9 @@ def store(machine: str, method: str, backbone: str, threads: int, flops: float, 
 
 
 def record_run(record: dict[str, Any]) -> Rate | None:
-    """Learn from a run's record: its counted FLOPs over its rounds' wall time."""
+    """Learn from a run's record: its counted FLOPs over its rounds' wall time, in its numeric mode."""
+    from c3bench.results import execution_flags
+
     rounds = record.get("rounds") or []
     if not rounds:
         return None
@@ -91,12 +100,14 @@ def record_run(record: dict[str, Any]) -> Rate | None:
                           str(record.get("execution", {}).get("device", "cpu")).split(":")[0])
     seconds = sum(float(r.get("wall_s") or 0.0) for r in rounds)
     return store(machine, cfg["method"], cfg["backbone"], int(env.get("torch_threads") or 1),
-                 float(cum["client_flops"] + cum["server_flops"]), seconds, f"run {record.get('name')}")
+                 float(cum["client_flops"] + cum["server_flops"]), seconds, f"run {record.get('name')}",
+                 modes=execution_flags(record.get("execution", {})))
 
 
-def lookup(machine: str, method: str, backbone: str, threads: int) -> Rate | None:
-    """The rate for a method and backbone at this thread count; else the nearest thread count; else the
-    same backbone with another method (the mean); None when nothing was measured on this machine."""
+def lookup(machine: str, method: str, backbone: str, threads: int, modes: Sequence[str] = ()) -> Rate | None:
+    """The rate for a method and backbone in this numeric mode at this thread count; else the nearest
+    thread count; else the same backbone and mode with another method (the mean); None when nothing was
+    measured on this machine."""
     entries = _load().get(machine, {})
     rates = {}
     for key, value in entries.items():
@@ -105,10 +116,12 @@ def lookup(machine: str, method: str, backbone: str, threads: int) -> Rate | Non
             rates[(m, b, int(t))] = Rate(**value)
         except (TypeError, ValueError):
             continue
-    same = [(t, r) for (m, b, t), r in rates.items() if m == method and b == backbone]
+    wanted = _method_key(method, modes)
+    same = [(t, r) for (m, b, t), r in rates.items() if m == wanted and b == backbone]
     if same:
         return min(same, key=lambda tr: (abs(tr[0] - threads), -tr[0]))[1]
-    others = [r for (_, b, _), r in rates.items() if b == backbone]
+    mode = sorted(modes)
+    others = [r for (m, b, _), r in rates.items() if b == backbone and sorted(m.split(" ")[1:]) == mode]
     if others:
         mean = sum(r.flops_per_s for r in others) / len(others)
         return Rate(mean, sum(r.seconds for r in others), "other methods on this backbone",

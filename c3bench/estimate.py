@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from c3bench import calibration
+from c3bench.results import execution_flags
 from c3bench.runspec import ResolvedRun
 
 
@@ -74,9 +75,15 @@ class RunEstimate:
     rate: calibration.Rate | None
 
 
+def numeric_modes(run: ResolvedRun) -> list[str]:
+    """The run's numeric execution modes as ``c3bench run`` flags (they change its speed, not its FLOPs)."""
+    return execution_flags({"client_stacking": run.spec.stack_clients, "flush_denormal": run.spec.flush_denormal})
+
+
 def estimate(run: ResolvedRun, federation: Any, rounds_left: int, jobs: int | None, device: str) -> RunEstimate:
     flops = run_flops(run, federation, rounds_left)
-    rate = calibration.lookup(calibration.this_machine(device), run.method_cls.name, run.backbone, threads_per_run(jobs))
+    rate = calibration.lookup(calibration.this_machine(device), run.method_cls.name, run.backbone, threads_per_run(jobs),
+                              numeric_modes(run))
     return RunEstimate(run.name, flops, flops / rate.flops_per_s if rate else None, rate)
 
 
@@ -98,7 +105,7 @@ def calibrate(run: ResolvedRun, federation: Any, seconds: float = 3.0) -> calibr
     its evaluation as a run has it. The first round, which also counts FLOPs, is left out of the
     measure when it ends in time; a longer first round is measured as it goes."""
     from c3bench.evaluation import evaluate
-    from c3bench.runner import Runner
+    from c3bench.runner import Runner, denormals_flushed
 
     with tempfile.TemporaryDirectory() as tmp:
         _, ctx, method, _ = Runner(run, tmp, federation=federation).build()
@@ -116,15 +123,16 @@ def calibrate(run: ResolvedRun, federation: Any, seconds: float = 3.0) -> calibr
 
     ctx.progress = progress
     try:
-        for r in range(max(run.rounds, 1) * 100):
-            ctx.ledger.begin_round()
-            method.run_round(r % run.rounds)
-            evaluate(method, federation, ctx.device)
-            ctx.ledger.end_round()
-            if r == 0:
-                window = (time.perf_counter(), counted())
-            if time.perf_counter() - began >= seconds:
-                break
+        with denormals_flushed(run.spec.flush_denormal):  # measured in the mode the run will train in
+            for r in range(max(run.rounds, 1) * 100):
+                ctx.ledger.begin_round()
+                method.run_round(r % run.rounds)
+                evaluate(method, federation, ctx.device)
+                ctx.ledger.end_round()
+                if r == 0:
+                    window = (time.perf_counter(), counted())
+                if time.perf_counter() - began >= seconds:
+                    break
     except _Enough:
         pass
     finally:
@@ -132,4 +140,4 @@ def calibrate(run: ResolvedRun, federation: Any, seconds: float = 3.0) -> calibr
     start, before = window
     return calibration.store(calibration.this_machine(run.spec.device), run.method_cls.name, run.backbone,
                              torch.get_num_threads(), counted() - before, time.perf_counter() - start, "calibrate",
-                             replace=True)
+                             replace=True, modes=numeric_modes(run))

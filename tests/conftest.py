@@ -16,6 +16,18 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("C3BENCH_TEST_DATA", REPO.parent / "shared" / "data"))
 
 
+def pytest_configure(config) -> None:
+    """Tests never write what a user's c3bench keeps between runs: the calibration rates a dry run
+    estimates from (a 3-second test run would teach the user's machine a wrong speed) go to a folder of
+    this session. The preprocessed-tensor cache stays shared: it is keyed by content."""
+    import tempfile
+
+    from c3bench.data.root import ENV_CACHE, tensor_cache_dir
+
+    os.environ.setdefault(ENV_CACHE, str(tensor_cache_dir()))
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="c3bench-tests-cache-")
+
+
 def require_data(*relative: str) -> Path:
     """Return the shared data root, failing (CI) or skipping (elsewhere) when files are missing."""
     missing = [r for r in relative if not (SHARED_DATA / r).exists()]

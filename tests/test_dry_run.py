@@ -73,3 +73,33 @@ def test_a_real_run_calibrates_and_the_dry_run_then_estimates_honouring_j(isolat
     assert packed["total"]["jobs"] == 2
     assert packed["total"]["wall_s"] == pytest.approx(max(r["seconds"] for r in packed["runs"]))  # two at once
     assert packed["total"]["wall_s"] < packed["total"]["serial_s"]
+
+
+def test_a_rate_is_kept_per_numeric_mode(isolated_data_env):
+    """--flush-denormal changes a sequential split run's speed several times over on CPU: a rate learnt in
+    one mode does not estimate a run in the other (falling back to another method in the same mode)."""
+    from c3bench import calibration
+
+    machine = calibration.this_machine()
+    calibration.store(machine, "sl-basic", "lenet", 1, 3e12, 1000.0, "run plain")
+    calibration.store(machine, "sl-basic", "lenet", 1, 2e13, 1000.0, "run flushed", modes=["--flush-denormal"])
+    assert calibration.lookup(machine, "sl-basic", "lenet", 1).source == "run plain"
+    flushed = calibration.lookup(machine, "sl-basic", "lenet", 1, ["--flush-denormal"])
+    assert flushed.source == "run flushed" and flushed.flops_per_s == pytest.approx(2e10)
+    assert calibration.lookup(machine, "splitfed", "lenet", 1, ["--flush-denormal"]).flops_per_s == pytest.approx(2e10)
+    assert calibration.lookup(machine, "splitfed", "lenet", 1).flops_per_s == pytest.approx(3e9)
+    assert calibration.lookup(machine, "sl-basic", "lenet", 1, ["--stack-clients"]) is None
+    record = {"name": "r", "config": {"method": "splitfed", "backbone": "lenet"}, "execution": {"flush_denormal": True},
+              "environment": {"cpu": "c", "torch": "t", "torch_threads": 1},
+              "rounds": [{"wall_s": 10.0, "cumulative": {"client_flops": 5e10, "server_flops": 5e10}}]}
+    calibration.record_run(record)
+    learnt = calibration.lookup(calibration.machine_key("c", "t", "cpu"), "splitfed", "lenet", 1, ["--flush-denormal"])
+    assert learnt.source == "run r" and learnt.flops_per_s == pytest.approx(1e10)
+    assert calibration.lookup(calibration.machine_key("c", "t", "cpu"), "splitfed", "lenet", 1) is None
+
+
+def test_the_tests_do_not_write_the_users_calibration():
+    """conftest points the user cache of this test session at a temporary folder."""
+    from c3bench import calibration
+
+    assert "c3bench-tests-cache-" in str(calibration.path())
