@@ -287,9 +287,10 @@ def same_metric_text(r: RowReport) -> str:
         return missing
     rounds = f" (round{'s' if len(set(r.best_rounds)) > 1 else ''} {', '.join(map(str, r.best_rounds))})" \
         if r.best_rounds else ""
-    if missing:
+    if missing:  # short: it sits in a table cell
         have = [s for s in r.seeds if s not in r.same_missing]
-        rounds += f"; seed{'s' if len(have) > 1 else ''} {', '.join(map(str, have))} only, {missing}"
+        rounds += (f"; seed{'s' if len(have) > 1 else ''} {', '.join(map(str, have))} only (re-run "
+                   f"{', '.join(map(str, r.same_missing))}: older records)")
     return _pm(r.same_mean, r.same_std) + rounds
 
 
