@@ -66,7 +66,8 @@ def test_a_damaged_part_is_named_and_nothing_is_assembled(tmp_path, data):
     here = _checkout(tmp_path / "here")
     assert _run(here, "split", str(data), "1").returncode == 0
     part = here / ".device-data-01" / "part"
-    part.write_bytes(part.read_bytes()[:-1] + b"?")
+    raw = part.read_bytes()
+    part.write_bytes(raw[:-1] + bytes([raw[-1] ^ 0xFF]))  # always a different byte (a fixed one can be the same)
     done = _run(here, "assemble", str(tmp_path / "assembled"))
     assert done.returncode == 1 and "still to carry: .device-data-01" in done.stdout
     assert not (tmp_path / "assembled").exists()
