@@ -23,7 +23,6 @@ from typing import Any
 import torch
 
 from c3bench import calibration
-from c3bench.results import execution_flags
 from c3bench.runspec import ResolvedRun
 
 
@@ -75,15 +74,10 @@ class RunEstimate:
     rate: calibration.Rate | None
 
 
-def numeric_modes(run: ResolvedRun) -> list[str]:
-    """The run's numeric execution modes as ``c3bench run`` flags (they change its speed, not its FLOPs)."""
-    return execution_flags({"client_stacking": run.spec.stack_clients, "flush_denormal": run.spec.flush_denormal})
-
-
 def estimate(run: ResolvedRun, federation: Any, rounds_left: int, jobs: int | None, device: str) -> RunEstimate:
     flops = run_flops(run, federation, rounds_left)
     rate = calibration.lookup(calibration.this_machine(device), run.method_cls.name, run.backbone, threads_per_run(jobs),
-                              numeric_modes(run))
+                              run.spec.numeric_flags)
     return RunEstimate(run.name, flops, flops / rate.flops_per_s if rate else None, rate)
 
 
@@ -140,4 +134,4 @@ def calibrate(run: ResolvedRun, federation: Any, seconds: float = 3.0) -> calibr
     start, before = window
     return calibration.store(calibration.this_machine(run.spec.device), run.method_cls.name, run.backbone,
                              torch.get_num_threads(), counted() - before, time.perf_counter() - start, "calibrate",
-                             replace=True, modes=numeric_modes(run))
+                             replace=True, modes=run.spec.numeric_flags)

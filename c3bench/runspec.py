@@ -46,6 +46,12 @@ class RunSpec:
     stack_clients: bool = False  # federated methods: train a round's clients as one stacked model
     flush_denormal: bool = False  # CPU: compute subnormal floats as zero (torch.set_flush_denormal), one thread
 
+    @property
+    def numeric_flags(self) -> list[str]:
+        """The ``c3bench run`` flags of the numeric execution modes asked for: they change a run's speed
+        and last bits, never its FLOPs or bytes."""
+        return execution_flags({"client_stacking": self.stack_clients, "flush_denormal": self.flush_denormal})
+
 
 @dataclass
 class ResolvedRun:
@@ -249,5 +255,5 @@ def command_line(run: ResolvedRun) -> str:
         parts += ["--devices", str(cfg["devices"])]
     if cfg.get("charge_inference"):
         parts.append("--charge-inference")
-    parts += execution_flags({"client_stacking": run.spec.stack_clients, "flush_denormal": run.spec.flush_denormal})
+    parts += run.spec.numeric_flags
     return shlex.join(parts)
