@@ -5,6 +5,7 @@ board files only (no torch, no method)."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,6 +30,8 @@ CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
 # that every ratio the score, the marks and the figure compute from them stays a finite number.
 SCALE_RANGE = (1e-9, 1e9)
 MAX_BOARD_BYTES = 2**20  # a board.json is a few kB
+REPORT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.md$")  # a report's file name, beside README.md
+MAX_REPORT_SEEDS = 100
 
 
 def check_scale(values: dict[str, Any], source: str) -> None:
@@ -42,6 +45,46 @@ def check_scale(values: dict[str, Any], source: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ boards
+@dataclass(frozen=True)
+class BoardReport:
+    """A report a board keeps beside its README: configuration ``config``'s side-by-side comparison with
+    its source (``c3bench reproduce CONFIG --report``) over the board's entries of ``seeds``, in ``file``."""
+
+    file: str
+    config: str
+    seeds: tuple[int, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "config": self.config, "seeds": list(self.seeds)}
+
+
+def _reports(value: Any, source: Path) -> tuple[BoardReport, ...]:
+    """Validate board.json's ``reports``: a list of {"file": "NAME.md", "config": NAME, "seeds": [int, ...]}."""
+    where = f"{source}: reports"
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: must be a list of {{\"file\", \"config\", \"seeds\"}} objects.")
+    reports: list[BoardReport] = []
+    for n, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"file", "config", "seeds"}:
+            raise ConfigError(f"{where}[{n}]: must be an object with exactly the keys file, config and seeds.")
+        file, config, seeds = item["file"], item["config"], item["seeds"]
+        if not isinstance(file, str) or not REPORT_FILE.match(file) or file == README:
+            raise ConfigError(f"{where}[{n}].file: must be a file name such as REPRODUCTION.md (letters, digits, '_', "
+                              f"'-', then .md; not {README}), got {file!r}.")
+        if file in {r.file for r in reports}:
+            raise ConfigError(f"{where}[{n}].file: {file} is declared twice.")
+        if not isinstance(config, str) or not NAME.match(config) or config.endswith(".toml"):
+            raise ConfigError(f"{where}[{n}].config: must name a configuration (see `c3bench reproduce --list`), "
+                              f"got {config!r}.")
+        if (not isinstance(seeds, list) or not 0 < len(seeds) <= MAX_REPORT_SEEDS
+                or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31 for s in seeds)
+                or len(set(seeds)) != len(seeds)):
+            raise ConfigError(f"{where}[{n}].seeds: must be a list of 1 to {MAX_REPORT_SEEDS} distinct seeds "
+                              f"(integers from 0), got {seeds!r}.")
+        reports.append(BoardReport(file, config, tuple(seeds)))
+    return tuple(reports)
+
+
 @dataclass
 class Board:
     """A board's declaration (``board.json``) and where its files live."""
@@ -59,6 +102,7 @@ class Board:
     provenance: str = "any"
     notes: tuple[str, ...] = ()  # plain-text lines for a reader (e.g. why rows differ from a paper)
     findings: str = ""  # a path, relative to the board folder, to where its differences are explained
+    reports: tuple[BoardReport, ...] = ()  # reproduction reports kept beside the README
 
     @property
     def scale(self) -> C3Scale:
@@ -83,7 +127,8 @@ class Board:
                 "convention": self.convention, "min_seeds": self.min_seeds, "provenance": self.provenance,
                 "protocol_params": self.protocol_params,
                 **({"notes": list(self.notes)} if self.notes else {}),
-                **({"findings": self.findings} if self.findings else {})}
+                **({"findings": self.findings} if self.findings else {}),
+                **({"reports": [r.as_json() for r in self.reports]} if self.reports else {})}
 
     @classmethod
     def load(cls, folder: Path) -> Board:
@@ -131,7 +176,7 @@ class Board:
         return cls(folder, data["protocol"], float(data["bmax_gb"]), float(data["cmax_tflops"]),
                    float(data["temperature"]), data["convention"], data["protocol_params"],
                    str(data.get("title", "")), str(data.get("description", "")), min_seeds,
-                   data.get("provenance", "any"), tuple(notes), findings)
+                   data.get("provenance", "any"), tuple(notes), findings, _reports(data.get("reports", []), source))
 
 
 def find_boards(board_dir: str | Path) -> dict[str, Board]:

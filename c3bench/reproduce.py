@@ -25,7 +25,7 @@ from typing import Any
 from c3bench.configs import FOLDER, METRIC_TOTALS, METRICS, ConfigRun, Reference, StudyConfig, get_config
 from c3bench.conventions import CONVENTIONS
 from c3bench.hparams import ConfigError
-from c3bench.results import execution_flags, totals_from_rounds
+from c3bench.results import config_hash, execution_flags, totals_from_rounds
 from c3bench.runner import ResolvedRun, RunSpec, resolve
 from c3bench.score import c3_score
 
@@ -256,6 +256,26 @@ def build_report(config: StudyConfig, planned: Sequence[PlannedRun],
     claims = [check_claim(c, rows) for c in config.claims if all(n in {r.name for r in rows} for n in c.rows)]
     return Report(config.name, config.description, config.source, config.protocol, config.rounds,
                   list(config.seeds), dict(config.score), rows, claims)
+
+
+def report_from_records(name: str, seeds: Sequence[int], records: Sequence[tuple[str, dict[str, Any]]]) -> Report:
+    """The report of the named configuration ``name`` over ``seeds`` from ``records`` ((source, record)
+    pairs, e.g. a board's entries): each planned run takes the finished record of its configuration and
+    seed, as a sweep finds what is done; the other records are not part of it."""
+    from c3bench.configs import named_configs
+    from c3bench.hparams import did_you_mean
+    from c3bench.sweep import DONE
+
+    if name not in named_configs():
+        raise ConfigError(f"no configuration named {name!r} (see `c3bench reproduce --list`)."
+                          f"{did_you_mean(name, named_configs())}")
+    config, planned = plan_suite(name, seeds)
+    index: dict[str, tuple[str, dict[str, Any]]] = {}
+    for source, record in sorted(records, key=lambda item: item[0]):
+        if record.get("status") in DONE:
+            index.setdefault(config_hash(record["config"], include_seed=True), (source, record))
+    found = {p.run.name: index[key] for p in planned if (key := config_hash(p.run.config, include_seed=True)) in index}
+    return build_report(config, planned, found)
 
 
 # ------------------------------------------------------------------------------------------ rendering

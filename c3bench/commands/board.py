@@ -52,16 +52,21 @@ def register(app: typer.Typer) -> None:
         log gives), run with the registered protocol (version, content hash) and the board's protocol
         parameters, on the data its seed gives (the digest is recomputed), by committed code where the
         board asks for it. An identical re-run of an entry counts as already there; an entry over a
-        budget is filed and marked. Refusals are reported per file (exit 1 when any). Prints the filed
-        entries' paths on stdout.
+        budget is filed and marked. Refusals are reported per file (exit 1 when any). The boards' README,
+        figure and declared reports (board.json "reports") are regenerated. Prints the filed entries' paths
+        on stdout.
 
         Example: c3bench submit results/adasplit-table2/ --data-root ../shared/data
         """
+        from c3bench.board_reports import write_reports
         from c3bench.leaderboard import submit as do_submit
         from c3bench.leaderboard import summary
 
         chosen = output_format(fmt, as_json, PathFormat.path)
         report = do_submit(result_files(files), board_dir, replace, data_root)
+        for board in report.boards:
+            for path in write_reports(board):
+                log.info(f"regenerated {path}")
         for path in report.unchanged:
             log.info(f"already on the board: {path}")
         if chosen == "json":
@@ -99,15 +104,19 @@ def register(app: typer.Typer) -> None:
         as_json: bool = json_option(),
     ) -> None:
         """Recompute every number on every board from the raw per-round logs and check every entry's
-        values, status and provenance; exit 1 on any problem (JSON: each board's counts and the problems).
+        values, status and provenance, the README and each declared report (board.json "reports"); exit 1
+        on any problem (JSON: each board's counts and the problems).
 
         Example: c3bench leaderboard check --data-root ../shared/data --html site/
         """
+        from c3bench.board_reports import check_reports
         from c3bench.leaderboard import check as do_check
         from c3bench.leaderboard import summary
 
         chosen = output_format(fmt, as_json, ViewFormat.table)
         boards, problems = do_check(board_dir, data_root, recompute_data=not no_data)
+        for board in boards.values():
+            problems += check_reports(board)
         if chosen == "json":
             out.print_json(json.dumps({"boards": {b.protocol: summary(b) for b in boards.values()},
                                        "problems": _problems(problems)}))
@@ -199,11 +208,12 @@ def register(app: typer.Typer) -> None:
         fmt: PathFormat | None = format_option(PathFormat, PathFormat.path),
         as_json: bool = json_option(),
     ) -> None:
-        """Regenerate README.md and tradeoff.png of the boards from their entries (and, with --html, a web site);
-        prints the READMEs' paths.
+        """Regenerate README.md, tradeoff.png and the declared reports (board.json "reports") of the boards
+        from their entries (and, with --html, a web site); prints the READMEs' paths.
 
         Example: c3bench leaderboard render --html site/
         """
+        from c3bench.board_reports import write_reports
         from c3bench.hparams import ConfigError
         from c3bench.leaderboard import find_boards, write_board
 
@@ -218,6 +228,8 @@ def register(app: typer.Typer) -> None:
                 write_board(board)
                 rendered.append(board.readme)
                 log.info(f"rendered {board.readme}")
+                for path in write_reports(board):
+                    log.info(f"rendered {path}")
         written = []
         if html is not None:
             from c3bench.site import write_site

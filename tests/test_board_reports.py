@@ -1,0 +1,121 @@
+"""Reports a board keeps beside its README (board.json "reports"): submit and render write them from the
+board's entries, exactly as `c3bench reproduce NAME --report` prints them; check refuses one that drifted;
+a bad declaration is a clear error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from c3bench.board import Board
+from c3bench.board_reports import check_reports
+from c3bench.cli import app
+from c3bench.hparams import ConfigError
+from c3bench.leaderboard import new_board
+from c3bench.results import load_record
+from tests.helpers import TINY
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+cli = CliRunner()
+REPORT = {"file": "QUICK.md", "config": "synthetic-quick", "seeds": [0]}
+
+
+@pytest.fixture(scope="module")
+def quick_records(tmp_path_factory) -> Path:
+    """Two real rows of synthetic-quick (2 rounds, 2 clients of 64 images), seed 0."""
+    out = tmp_path_factory.mktemp("quick")
+    done = cli.invoke(app, ["reproduce", "synthetic-quick", "--rows", "fedavg,fedprox", "--seeds", "0", "-o", str(out),
+                            "-q"])
+    assert done.exit_code == 0, done.stderr
+    return out
+
+
+def _board(root: Path, reports: list) -> Board:
+    board = new_board(root, "synthetic", 0.05, 0.01, 8.0, "c3bench", dict(TINY))
+    declaration = json.loads((board.path / "board.json").read_text())
+    (board.path / "board.json").write_text(json.dumps({**declaration, "reports": reports}, indent=2))
+    return Board.load(board.path)
+
+
+def test_submit_writes_the_report_check_refuses_an_edit_and_render_restores_it(quick_records, tmp_path):
+    board = _board(tmp_path / "boards", [REPORT])
+    filed = cli.invoke(app, ["submit", str(quick_records), "--board-dir", str(tmp_path / "boards")])
+    assert filed.exit_code == 0, filed.stderr
+    report = board.path / "QUICK.md"
+    printed = cli.invoke(app, ["reproduce", "synthetic-quick", "--report", "--format", "markdown", "--seeds", "0",
+                               "-o", str(board.entries_dir)])
+    assert report.read_text() == printed.stdout  # the same report `reproduce --report` prints over those records
+    rows: dict[str, list[str]] = {}
+    for line in report.read_text().splitlines():  # the accuracy table comes first, then the costs
+        if line.startswith("| ") and not line.startswith("| row"):
+            rows.setdefault(line.strip("| ").split(" | ")[0], line.strip("| ").split(" | "))
+    accuracy = load_record(next(quick_records.glob("fedavg_*.json")))["totals"]["accuracy"]
+    assert rows["fedavg"][1] == "1/1" and rows["fedavg"][7] == f"{accuracy:.2f}" and rows["scaffold"][1] == "0/1"
+    assert check_reports(board) == []
+    ok = cli.invoke(app, ["leaderboard", "check", "--board-dir", str(tmp_path / "boards"), "--no-data"])
+    assert ok.exit_code == 0, ok.stderr
+
+    lines = report.read_text().splitlines()
+    row = next(n for n, line in enumerate(lines) if line.startswith("| ") and "1/1" in line)
+    lines[row] = lines[row].replace("1/1", "2/1")
+    report.write_text("\n".join(lines) + "\n")
+    (problem,) = check_reports(board)
+    assert problem.file == str(report) and problem.field == f"line {row + 1}" and "leaderboard render" in problem.message
+    failed = cli.invoke(app, ["leaderboard", "check", "--board-dir", str(tmp_path / "boards"), "--no-data"])
+    assert failed.exit_code == 1 and "QUICK.md" in failed.stderr
+
+    rendered = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert rendered.exit_code == 0 and report.read_text() == printed.stdout
+    report.unlink()
+    (missing,) = check_reports(board)
+    assert missing.field == "file" and "missing" in missing.message
+
+
+def test_a_report_only_takes_its_configurations_runs_and_seeds(quick_records, tmp_path):
+    board = _board(tmp_path / "boards", [{**REPORT, "seeds": [1]}])
+    assert cli.invoke(app, ["submit", str(quick_records), "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    text = (board.path / "QUICK.md").read_text()
+    assert "0/1" in text and "1/1" not in text  # seed 0's entries are on the board, but the report asks for seed 1
+
+
+def test_a_report_file_that_is_a_link_is_refused(quick_records, tmp_path):
+    board = _board(tmp_path / "boards", [REPORT])
+    outside = tmp_path / "outside.md"
+    outside.write_text("mine\n")
+    (board.path / "QUICK.md").symlink_to(outside)
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "link" in done.stderr and outside.read_text() == "mine\n"
+    assert cli.invoke(app, ["leaderboard", "check", "--board-dir", str(tmp_path / "boards"),
+                            "--no-data"]).exit_code == 1
+
+
+@pytest.mark.parametrize(("reports", "says"), [
+    ({"file": "QUICK.md"}, "must be a list"),
+    ([{"file": "QUICK.md", "config": "synthetic-quick"}], "exactly the keys"),
+    ([{**REPORT, "file": "../QUICK.md"}], "file name"),
+    ([{**REPORT, "file": "README.md"}], "file name"),
+    ([{**REPORT, "file": "QUICK.html"}], "file name"),
+    ([REPORT, REPORT], "declared twice"),
+    ([{**REPORT, "config": "../x.toml"}], "name a configuration"),
+    ([{**REPORT, "config": "mine.toml"}], "name a configuration"),
+    ([{**REPORT, "seeds": []}], "seeds"),
+    ([{**REPORT, "seeds": [0, 0]}], "seeds"),
+    ([{**REPORT, "seeds": [True]}], "seeds"),
+    ([{**REPORT, "seeds": [-1]}], "seeds"),
+])
+def test_a_bad_report_declaration_is_a_clear_error(tmp_path, reports, says):
+    with pytest.raises(ConfigError, match=says):
+        _board(tmp_path / "boards", reports)
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "board.json: reports" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unknown_configuration_is_a_problem_of_the_declaration(quick_records, tmp_path):
+    board = _board(tmp_path / "boards", [{**REPORT, "config": "synthetic-quik"}])
+    (problem,) = check_reports(board)
+    assert problem.file.endswith("board.json") and "synthetic-quick" in problem.message  # did you mean
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "synthetic-quik" in done.stderr
