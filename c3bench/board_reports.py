@@ -23,8 +23,13 @@ from c3bench.safe_files import read_own_file, refuse_links
 
 def render_report(board: Board, report: BoardReport) -> str:
     """The Markdown of one declared report, from the board's entries as they are now."""
+    from c3bench.configs import named_configs
     from c3bench.reproduce import render_markdown, report_from_records
 
+    config = named_configs().get(report.config)
+    if config is not None and config.protocol != board.protocol:
+        raise ConfigError(f"{board.path / 'board.json'}: reports: {report.file}: configuration {report.config} runs "
+                          f"on {config.protocol}, not on this board's {board.protocol}.")
     records = [(str(path), record) for path, record in entries(board) if record is not None]
     return render_markdown(report_from_records(report.config, report.seeds, records)) + "\n"
 

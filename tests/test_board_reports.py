@@ -119,3 +119,12 @@ def test_an_unknown_configuration_is_a_problem_of_the_declaration(quick_records,
     assert problem.file.endswith("board.json") and "synthetic-quick" in problem.message  # did you mean
     done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
     assert done.exit_code == 2 and "synthetic-quik" in done.stderr
+
+
+def test_a_report_of_another_protocols_configuration_is_refused(tmp_path):
+    board = _board(tmp_path / "boards", [{**REPORT, "config": "adasplit-table2"}])
+    (problem,) = check_reports(board)
+    assert "runs on mixed-cifar, not on this board's synthetic" in problem.message
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "mixed-cifar" in done.stderr and not (board.path / "QUICK.md").exists()
+
