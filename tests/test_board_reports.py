@@ -1,6 +1,6 @@
 """Reports a board keeps beside its README (board.json "reports"): submit and render write them from the
 board's entries, exactly as `c3bench reproduce NAME --report` prints them; check refuses one that drifted;
-a bad declaration is a clear error."""
+a bad declaration is a clear error. And `plot tradeoff --config NAME` draws a configuration's rows alone."""
 
 from __future__ import annotations
 
@@ -128,3 +128,22 @@ def test_a_report_of_another_protocols_configuration_is_refused(tmp_path):
     done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
     assert done.exit_code == 2 and "mixed-cifar" in done.stderr and not (board.path / "QUICK.md").exists()
 
+
+
+def test_plot_tradeoff_draws_only_the_rows_of_the_named_configurations(quick_records, tmp_path):
+    """`plot tradeoff --config NAME`: the paper's Figure 1 is drawn from a board's entries this way."""
+    from tests.helpers import run_tiny
+
+    other = tmp_path / "other"
+    run_tiny(other, rounds=1, seed=0)  # a synthetic run that is no row of synthetic-quick (1 round, other settings)
+    mixed = [str(quick_records), str(other)]
+    everything = cli.invoke(app, ["plot", "tradeoff", *mixed, "-o", str(tmp_path / "all.png"), "--json"])
+    assert everything.exit_code == 0 and json.loads(everything.stdout)["records"] == 3
+    rows = cli.invoke(app, ["plot", "tradeoff", *mixed, "--config", "synthetic-quick", "-o", str(tmp_path / "q.png"),
+                            "--json"])
+    assert rows.exit_code == 0 and json.loads(rows.stdout)["records"] == 2
+    assert (tmp_path / "q.png").read_bytes().startswith(b"\x89PNG")
+    none = cli.invoke(app, ["plot", "tradeoff", str(other), "--config", "synthetic-quick", "-o", str(tmp_path / "n.png")])
+    assert none.exit_code == 2 and "none of these records" in none.stderr and not (tmp_path / "n.png").exists()
+    typo = cli.invoke(app, ["plot", "tradeoff", str(other), "--config", "synthetic-quik", "-o", str(tmp_path / "t.png")])
+    assert typo.exit_code == 2 and "synthetic-quick" in typo.stderr and "Traceback" not in typo.stderr

@@ -56,13 +56,19 @@ def register(app: typer.Typer) -> None:
         min_seeds: int | None = typer.Option(None, "--min-seeds", help="Mark configurations with fewer seeds as "
                                              "provisional (hollow markers, seed count in the label)."),
         title: str | None = typer.Option(None, help="Figure title."),
+        configs: list[str] = typer.Option([], "--config", help="Only records that are rows of this reproduction "
+                                          "configuration (repeatable; see `c3bench reproduce --list`), whichever "
+                                          "table they were run for."),
         fmt: PathFormat | None = format_option(PathFormat, PathFormat.path),
         as_json: bool = json_option(),
     ) -> None:
         """Accuracy vs. bandwidth and vs. client compute (log axes), mean ± std over seeds, Pareto front;
         prints the figure's path on stdout.
 
-        Example: c3bench plot tradeoff results/ -o tradeoff.png --iso
+        Examples:
+        c3bench plot tradeoff results/ -o tradeoff.png --iso
+        c3bench plot tradeoff leaderboards/mixed-noniid/entries --config adasplit-table1 --config adasplit-table5
+          --vary kappa --convention paper -o figure1.png   # the AdaSplit paper's Figure 1 from the board
         """
         from c3bench.plots import save, tradeoff_figure
 
@@ -81,6 +87,13 @@ def register(app: typer.Typer) -> None:
         if min_seeds is not None and min_seeds < 1:
             raise ConfigError(f"--min-seeds must be at least 1, got {min_seeds}.")
         records = load_records(files)
+        if configs:
+            from c3bench.reproduce import rows_of
+
+            records = rows_of(configs, records)
+            if not records:
+                raise ConfigError(f"none of these records is a row of {', '.join(configs)}; `c3bench reproduce NAME "
+                                  "--report -o FOLDER` shows which rows have records there.")
         try:
             fig = tradeoff_figure(records, convention, [v.strip() for v in vary.split(",")] if vary else None,
                                   levels, bmax, cmax, temperature, title, min_seeds=min_seeds)
