@@ -258,17 +258,22 @@ def build_report(config: StudyConfig, planned: Sequence[PlannedRun],
                   list(config.seeds), dict(config.score), rows, claims)
 
 
-def rows_of(names: Sequence[str], records: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    """The records (any seed) that are rows of the named configurations: the same configuration as one of
-    their planned runs, whichever table a record was run for."""
+def _require_named(name: str) -> None:
+    """Raise ConfigError unless ``name`` is a named configuration (never a file path: boards name suites)."""
     from c3bench.configs import named_configs
     from c3bench.hparams import did_you_mean
 
+    if name not in named_configs():
+        raise ConfigError(f"no configuration named {name!r} (see `c3bench reproduce --list`)."
+                          f"{did_you_mean(name, named_configs())}")
+
+
+def rows_of(names: Sequence[str], records: Sequence[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """The records (any seed) that are rows of the named configurations: the same configuration as one of
+    their planned runs, whichever table a record was run for."""
     wanted: set[str] = set()
     for name in names:
-        if name not in named_configs():
-            raise ConfigError(f"no configuration named {name!r} (see `c3bench reproduce --list`)."
-                              f"{did_you_mean(name, named_configs())}")
+        _require_named(name)
         wanted |= {config_hash(p.run.config) for p in plan_suite(name, seeds=[0])[1]}
     return [(source, record) for source, record in records if config_hash(record["config"]) in wanted]
 
@@ -277,13 +282,9 @@ def report_from_records(name: str, seeds: Sequence[int], records: Sequence[tuple
     """The report of the named configuration ``name`` over ``seeds`` from ``records`` ((source, record)
     pairs, e.g. a board's entries): each planned run takes the finished record of its configuration and
     seed, as a sweep finds what is done; the other records are not part of it."""
-    from c3bench.configs import named_configs
-    from c3bench.hparams import did_you_mean
     from c3bench.sweep import DONE
 
-    if name not in named_configs():
-        raise ConfigError(f"no configuration named {name!r} (see `c3bench reproduce --list`)."
-                          f"{did_you_mean(name, named_configs())}")
+    _require_named(name)
     config, planned = plan_suite(name, seeds)
     index: dict[str, tuple[str, dict[str, Any]]] = {}
     for source, record in sorted(records, key=lambda item: item[0]):
