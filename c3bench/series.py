@@ -17,7 +17,7 @@ from typing import Any
 from c3bench.conventions import CONVENTIONS
 from c3bench.results import canonical_json, group_by_config
 from c3bench.score import c3_score, measures
-from c3bench.settings_text import SYMBOLS, setting_text  # noqa: F401 - SYMBOLS re-exported
+from c3bench.settings_text import SYMBOLS, completed, declared_defaults, setting_text  # noqa: F401 - SYMBOLS re-exported
 from c3bench.settings_text import flatten as _flatten
 from c3bench.settings_text import key_text as _key_text
 from c3bench.settings_text import short as _short
@@ -124,6 +124,7 @@ def config_points(records: Records, convention: str = "c3bench", min_seeds: int 
     A configuration with fewer than ``min_seeds`` seeds is marked provisional.
     """
     finished = [(s, r) for s, r in records if r["totals"].get("accuracy") is not None]
+    declared = declared_defaults(r for _, r in finished)
     points = []
     for chash, members in group_by_config(finished).items():
         values = [measures(r, convention) for _, r in members]
@@ -135,7 +136,8 @@ def config_points(records: Records, convention: str = "c3bench", min_seeds: int 
             method=first["config"]["method"],
             protocol=first["config"]["protocol"],
             label=first["config"]["method"],
-            config={k: v for k, v in first["config"].items() if k != "seed"},
+            config={k: v for k, v in completed(first["config"], declared.get(first["config"]["method"], {})).items()
+                    if k != "seed"},
             seeds=seeds,
             accuracy=statistics.fmean(m[0] for m in values),
             accuracy_std=_std([m[0] for m in values]),
@@ -158,7 +160,9 @@ def distinguishing_setting_lists(records: Sequence[dict[str, Any]]) -> dict[str,
     """config_hash -> the settings that differ among the configurations of the same method and
     protocol, each as people read it (``κ=0.3``, ``2 rounds``, ``bandwidth budget 20 MB``), from the
     records alone."""
-    configs: dict[str, dict[str, Any]] = {r["config_hash"]: r["config"] for r in records}
+    defaults = declared_defaults(records)
+    configs: dict[str, dict[str, Any]] = {
+        r["config_hash"]: completed(r["config"], defaults.get(r["config"]["method"], {})) for r in records}
     groups: dict[tuple[str, str], list[str]] = {}
     for chash, cfg in configs.items():
         groups.setdefault((cfg["protocol"], cfg["method"]), []).append(chash)
@@ -371,7 +375,7 @@ def figure_key(records: Records, **settings: Any) -> str:
     except PackageNotFoundError:
         drawer = None
     body = {"records": sorted((s, r.get("digest")) for s, r in records), "settings": settings, "matplotlib": drawer,
-            "code": [hashlib.sha256((here / f).read_bytes()).hexdigest() for f in ("series.py", "plots.py")]}
+            "code": [hashlib.sha256((here / f).read_bytes()).hexdigest() for f in ("series.py", "plots.py", "settings_text.py")]}
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 

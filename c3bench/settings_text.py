@@ -6,6 +6,7 @@ table, the figures, the board README and the web site all name settings through 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 SYMBOLS = {"kappa": "κ", "eta": "η", "mu": "μ", "beta": "β", "lambda": "λ", "gamma": "γ", "lam": "λ", "tau": "τ",
@@ -24,6 +25,31 @@ def flatten(config: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[key] = value
     return flat
+
+
+def declared_defaults(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """method -> its hyperparameters' defaults, merged over every record that declares them. A newer
+    record declares parameters an older one predates; the first record to declare a name gives its value."""
+    merged: dict[str, dict[str, Any]] = {}
+    for record in records:
+        declared = (record.get("hparams") or {}).get("defaults")
+        if isinstance(declared, dict):
+            into = merged.setdefault(record["config"]["method"], {})
+            for name, value in declared.items():
+                into.setdefault(name, value)
+    return merged
+
+
+def completed(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with each method hyperparameter it does not name set to its declared default.
+
+    A record leaves a parameter out when it is at a quiet default (``record_default=False``) or did not
+    exist yet; either way the run behaved as the default does, which is what a table should say (not
+    'unset')."""
+    params = config.get("method_params")
+    if not isinstance(params, dict):
+        return config
+    return {**config, "method_params": {**{k: v for k, v in defaults.items() if k not in params}, **params}}
 
 
 def _amount(value: float, unit: str) -> str:

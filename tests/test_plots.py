@@ -209,6 +209,26 @@ def test_legend_labels_name_only_what_differs_and_are_short(records):
     assert "round" not in settings[base["config_hash"]] and settings[one_round["config_hash"]] == "1 round"
 
 
+def test_a_setting_a_record_leaves_out_reads_as_its_default_not_unset(records):
+    """A record leaves out a quiet default (``record_default=False``) and parameters newer than itself;
+    the run behaved as the default does, and tables and legends say so."""
+    (_, base), = _pick(records, "adasplit", kappa=0.25)
+    assert "shared_client" not in base["config"]["method_params"]  # a quiet default: not in the config
+    assert base["hparams"]["defaults"]["shared_client"] is False
+    older = copy.deepcopy(base)  # as a record made before the parameter existed declares its defaults
+    del older["hparams"]["defaults"]["shared_client"]
+    shared = _variant(base, shared_client=True)
+    recs = [("older", older), ("shared", shared)]
+    settings = distinguishing_settings([r for _, r in recs])
+    assert settings == {base["config_hash"]: "shared_client=False", shared["config_hash"]: "shared_client=True"}
+    labels = {p.config_hash: p.label for p in config_points(recs)}
+    assert labels == {base["config_hash"]: "adasplit shared_client=False",
+                      shared["config_hash"]: "adasplit shared_client=True"}
+    # with no record declaring a default, the figure still does not invent one
+    bare = [(s, {**r, "hparams": {}}) for s, r in recs]
+    assert "shared_client unset" in distinguishing_settings([r for _, r in bare])[base["config_hash"]]
+
+
 def test_curves_refuse_to_mix_protocols(records, tmp_path):
     (source, fedavg), = _pick(records, "fedavg", rounds=2)
     other = _variant(fedavg, protocol="niid-bench")
