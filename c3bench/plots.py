@@ -119,20 +119,40 @@ def _place_labels(ax: Axes, items: list[tuple[float, float, str, str]], fig: Fig
         taken.append(Bbox.from_extents(x - half, y - half, x + half, y + half))
     offsets = ((6, 6), (6, -14), (-8, 8), (-8, -14), (10, -3), (-12, -3), (0, 12), (0, -20),
                (8, 20), (-8, 20), (8, -28), (-8, -28), (0, 30), (0, -38))
-    for x, y, text, color in items:
-        for dx, dy in offsets:
-            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
-            t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7.5,
-                            color=color, ha=ha, va="bottom", zorder=5, bbox=LABEL_BOX)
+    panel = ax.get_window_extent(renderer)
+
+    def overlap(a: Bbox, b: Bbox) -> float:
+        return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+
+    # the largest labels first: they have the fewest places to go, and short ones fit in between
+    for x, y, text, color in sorted(items, key=lambda item: -len(item[2])):
+        # the first spot that is free and inside the panel (outside, a label runs into the title or the
+        # other panel); failing that, the one that covers the least of other labels, markers and the outside
+        best: tuple[float, tuple[int, int]] | None = None
+        for dx, dy in [*offsets, *((round(dx * f), round(dy * f)) for f in (2.5, 4) for dx, dy in offsets)]:
+            t = _annotate(ax, x, y, text, color, dx, dy, leader=False)  # the text's own box, not its line's
             box = t.get_window_extent(renderer)
-            if not any(box.overlaps(b) for b in taken):
-                taken.append(box)
-                break
             t.remove()
-        else:  # no free spot: keep the first position rather than lose the text
-            t = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=7.5, color=color,
-                            zorder=5, bbox=LABEL_BOX)
-            taken.append(t.get_window_extent(renderer))
+            cost = sum(overlap(box, b) for b in taken) + box.width * box.height - overlap(box, panel)
+            if best is None or cost < best[0]:
+                best = (cost, (dx, dy))
+            if cost == 0:
+                break
+        assert best is not None
+        _annotate(ax, x, y, text, color, *best[1])
+        taken.append(_annotate(ax, x, y, text, color, *best[1], leader=False).get_window_extent(renderer))
+        ax.texts[-1].remove()
+
+
+def _annotate(ax: Axes, x: float, y: float, text: str, color: str, dx: int, dy: int, leader: bool = True) -> Any:
+    """A small label ``(dx, dy)`` points from the point, on the side it is offset to; one set further
+    off than its neighbours' reach is tied to its point by a thin line."""
+    ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+    line = dict(arrowstyle="-", color=color, lw=0.6, alpha=0.7) if leader and math.hypot(dx, dy) > 30 else None
+    label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7.5,
+                        color=color, ha=ha, va="bottom", zorder=5, bbox=LABEL_BOX, arrowprops=line)
+    label.set_in_layout(False)  # placed in the final layout; it must not move the panels again
+    return label
 
 
 def _set_cost_scale(ax: Axes, values: Sequence[float], what: str, unit: str) -> None:
@@ -179,7 +199,8 @@ def _draw_panel(ax: Axes, panel: str, series: list[Series], iso: tuple[list[floa
     _set_cost_scale(ax, [_cost(p, panel)[0] for p in everything], *dict(PANELS)[panel])
     low = min(p.accuracy - p.accuracy_std for p in everything)
     high = max(p.accuracy + p.accuracy_std for p in everything)
-    ax.set_ylim(max(0.0, low - 5), min(102.0, high + 5))  # a little above 100 so top markers stay whole
+    # room above the top markers for their labels (else they run into the title); never far past 100
+    ax.set_ylim(max(0.0, low - 5), min(102.0, high + max(5.0, (high - low) / 4)))
     spread = spread_overlapping(ax, [(_cost(p, panel)[0], p.accuracy) for p in everything])
     shown = {id(p): x for p, x in zip(everything, spread, strict=True)}
     out.moved = [p for p in everything if not math.isclose(shown[id(p)], _cost(p, panel)[0], rel_tol=1e-9)]
@@ -306,6 +327,7 @@ def tradeoff_figure(
     iso_note = ""
     moved: dict[str, set[str]] = {}
     any_provisional = False
+    to_label: list[tuple[Axes, _Panel]] = []
     for row, (protocol, points) in enumerate(sorted(by_protocol.items())):
         series = build_series(points, vary)
         any_provisional |= any(p.provisional for p in points)
@@ -325,8 +347,7 @@ def tradeoff_figure(
             ax.set_title(f"{protocol}: accuracy vs. {what}", fontsize=10.5)
             if drawn.moved:
                 moved.setdefault(protocol, set()).update(p.method for p in drawn.moved)
-            fig.canvas.draw()  # label placement needs the final axis limits
-            _place_labels(ax, drawn.labels, fig, drawn.markers)
+            to_label.append((ax, drawn))
             for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                 handles.setdefault(label, drawn.swatches.get(label, handle))
             for i, s in enumerate(series):
@@ -348,6 +369,9 @@ def tradeoff_figure(
     _legend_and_notes(fig, [handles[k] for k in entries], entries, notes)
     fig.suptitle(title or f"Accuracy vs. cost: mean ± std over seeds ({CONVENTION_NOTE.get(convention, convention)})",
                  fontsize=11.5)
+    fig.canvas.draw()  # labels are placed in the final layout: with the legend, notes and titles in place
+    for ax, drawn in to_label:
+        _place_labels(ax, drawn.labels, fig, drawn.markers)
     return fig
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import itertools
 import statistics
 
@@ -11,6 +12,7 @@ import pytest
 import torch
 from matplotlib.colors import to_rgba
 from matplotlib.container import ErrorbarContainer
+from matplotlib.text import Text
 from typer.testing import CliRunner
 
 from c3bench.cli import app
@@ -227,6 +229,26 @@ def test_a_setting_a_record_leaves_out_reads_as_its_default_not_unset(records):
     # with no record declaring a default, the figure still does not invent one
     bare = [(s, {**r, "hparams": {}}) for s, r in recs]
     assert "shared_client unset" in distinguishing_settings([r for _, r in bare])[base["config_hash"]]
+
+
+def test_point_labels_sit_inside_their_panel_in_the_saved_figure(records):
+    """Labels are placed in the final layout (legend and notes in place), so in the saved figure each one
+    lies inside its panel, clear of the panel's title and of the other labels."""
+    (_, base), = _pick(records, "adasplit", kappa=0.25)
+    crowd = [(f"v{i}", _variant(base, eta=eta, lr_schedule="cosine-global", iteration="longest", gamma=0.75))
+             for i, eta in enumerate((0.3, 0.4, 0.5))]
+    fig = tradeoff_figure([*records, *crowd])
+    fig.savefig(io.BytesIO(), format="png")
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        panel, title = ax.get_window_extent(renderer), ax.title.get_window_extent(renderer)
+        # each label's text box (a label set far off has a leader line to its point, which may cross things)
+        boxes = [Text.get_window_extent(t, renderer) for t in ax.texts if t.get_text() and "C3=" not in t.get_text()]
+        assert len(boxes) >= 4
+        for box in boxes:
+            assert panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 1 and panel.y0 - 1 <= box.y0
+            assert box.y1 <= panel.y1 + 1 and not box.overlaps(title)
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[:i])
 
 
 def test_curves_refuse_to_mix_protocols(records, tmp_path):
