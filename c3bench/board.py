@@ -31,6 +31,8 @@ CONVENTION_TEXT = {name: c.text for name, c in CONVENTIONS.items()}
 SCALE_RANGE = (1e-9, 1e9)
 MAX_BOARD_BYTES = 2**20  # a board.json is a few kB
 REPORT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.md$")  # a report's file name, beside README.md
+FIGURE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\.png$")  # a declared figure's, beside tradeoff.png
+MAX_FIGURE_NAMES = 20  # configurations or varied hyperparameters one declared figure names
 MAX_REPORT_SEEDS = 100
 
 
@@ -56,6 +58,11 @@ class BoardReport:
 
     def as_json(self) -> dict[str, Any]:
         return {"file": self.file, "config": self.config, "seeds": list(self.seeds)}
+
+    def command(self, board: Board) -> str:
+        """The ``c3bench reproduce`` command that prints this report from the board's entries."""
+        return (f"c3bench reproduce {self.config} --report --format markdown --seeds "
+                f"{','.join(map(str, self.seeds))} -o leaderboards/{board.protocol}/entries")
 
 
 def _reports(value: Any, source: Path) -> tuple[BoardReport, ...]:
@@ -85,6 +92,58 @@ def _reports(value: Any, source: Path) -> tuple[BoardReport, ...]:
     return tuple(reports)
 
 
+@dataclass(frozen=True)
+class BoardFigure:
+    """A figure a board keeps beside its README: ``c3bench plot tradeoff`` of the board's entries that are
+    rows of ``configs``, with curves over ``vary`` (e.g. the AdaSplit paper's Figure 1), in ``file``."""
+
+    file: str
+    configs: tuple[str, ...]
+    vary: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "configs": list(self.configs), **({"vary": list(self.vary)} if self.vary else {})}
+
+    def command(self, board: Board) -> str:
+        """The ``c3bench plot tradeoff`` command that draws this figure from the board's entries."""
+        configs = " ".join(f"--config {name}" for name in self.configs)
+        vary = f" --vary {','.join(self.vary)}" if self.vary else ""
+        return (f"c3bench plot tradeoff leaderboards/{board.protocol}/entries {configs}{vary} --convention "
+                f"{board.convention} --min-seeds {board.min_seeds} -o {self.file}")
+
+
+def _names(value: Any, where: str, what: str, required: bool) -> tuple[str, ...]:
+    """A list of distinct names (configurations, hyperparameters), as a declaration gives it."""
+    if (not isinstance(value, list) or not (1 if required else 0) <= len(value) <= MAX_FIGURE_NAMES
+            or not all(isinstance(v, str) and NAME.match(v) and not v.endswith(".toml") for v in value)
+            or len(set(value)) != len(value)):
+        raise ConfigError(f"{where}: must be a list of {'1' if required else '0'} to {MAX_FIGURE_NAMES} distinct "
+                          f"{what}, got {value!r}.")
+    return tuple(value)
+
+
+def _figures(value: Any, source: Path) -> tuple[BoardFigure, ...]:
+    """Validate board.json's ``figures``: a list of {"file": "NAME.png", "configs": [NAME, ...], "vary": [...]}."""
+    where = f"{source}: figures"
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: must be a list of {{\"file\", \"configs\", \"vary\"}} objects.")
+    figures: list[BoardFigure] = []
+    for n, item in enumerate(value):
+        if not isinstance(item, dict) or not {"file", "configs"} <= set(item) <= {"file", "configs", "vary"}:
+            raise ConfigError(f"{where}[{n}]: must be an object with the keys file and configs (and optionally vary).")
+        file = item["file"]
+        if not isinstance(file, str) or not FIGURE_FILE.match(file) or file == FIGURE:
+            raise ConfigError(f"{where}[{n}].file: must be a file name such as FIGURE1.png (letters, digits, '_', '-', "
+                              f"then .png; not {FIGURE}), got {file!r}.")
+        if file in {f.file for f in figures}:
+            raise ConfigError(f"{where}[{n}].file: {file} is declared twice.")
+        configs = _names(item["configs"], f"{where}[{n}].configs", "configuration names (see `c3bench reproduce "
+                         "--list`)", required=True)
+        vary = _names(item.get("vary", []), f"{where}[{n}].vary", "hyperparameter names", required=False)
+        figures.append(BoardFigure(file, configs, vary))
+    return tuple(figures)
+
+
 @dataclass
 class Board:
     """A board's declaration (``board.json``) and where its files live."""
@@ -103,6 +162,7 @@ class Board:
     notes: tuple[str, ...] = ()  # plain-text lines for a reader (e.g. why rows differ from a paper)
     findings: str = ""  # a path, relative to the board folder, to where its differences are explained
     reports: tuple[BoardReport, ...] = ()  # reproduction reports kept beside the README
+    figures: tuple[BoardFigure, ...] = ()  # figures of named configurations' rows, beside tradeoff.png
 
     @property
     def scale(self) -> C3Scale:
@@ -128,7 +188,8 @@ class Board:
                 "protocol_params": self.protocol_params,
                 **({"notes": list(self.notes)} if self.notes else {}),
                 **({"findings": self.findings} if self.findings else {}),
-                **({"reports": [r.as_json() for r in self.reports]} if self.reports else {})}
+                **({"reports": [r.as_json() for r in self.reports]} if self.reports else {}),
+                **({"figures": [f.as_json() for f in self.figures]} if self.figures else {})}
 
     @classmethod
     def load(cls, folder: Path) -> Board:
@@ -173,10 +234,12 @@ class Board:
         findings = data.get("findings", "")
         if not isinstance(findings, str) or findings.startswith("/") or "\\" in findings or ":" in findings:
             raise ConfigError(f"{source}: findings: must be a relative path such as ../FINDINGS.md.")
+        reports = _reports(data.get("reports", []), source)
         return cls(folder, data["protocol"], float(data["bmax_gb"]), float(data["cmax_tflops"]),
                    float(data["temperature"]), data["convention"], data["protocol_params"],
                    str(data.get("title", "")), str(data.get("description", "")), min_seeds,
-                   data.get("provenance", "any"), tuple(notes), findings, _reports(data.get("reports", []), source))
+                   data.get("provenance", "any"), tuple(notes), findings, reports,
+                   _figures(data.get("figures", []), source))
 
 
 def find_boards(board_dir: str | Path) -> dict[str, Board]:

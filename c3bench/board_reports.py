@@ -1,7 +1,10 @@
-"""The reports a board keeps beside its README (``"reports"`` in ``board.json``): a reproduction
-configuration's side-by-side comparison with its source, ``c3bench reproduce NAME --report``, made from
-the board's own entries. ``submit`` and ``leaderboard render`` write them; ``leaderboard check`` compares
-them with what the entries give, so a committed report cannot drift from its board.
+"""The reports and figures a board keeps beside its README (``"reports"`` and ``"figures"`` in
+``board.json``): a reproduction configuration's side-by-side comparison with its source, ``c3bench
+reproduce NAME --report``, and ``c3bench plot tradeoff --config NAME`` of named configurations' rows
+(the AdaSplit paper's Figure 1), made from the board's own entries. ``submit`` and ``leaderboard
+render`` write them; ``leaderboard check`` compares each report with what the entries give, so a
+committed report cannot drift from its board, and finds a figure missing (as it does tradeoff.png: a
+PNG's bytes depend on the matplotlib that drew it, so they are not compared).
 
 Matching a record to a configuration's row resolves that row's run, which loads the method's
 declaration (and torch): this is why reports live here and not in :mod:`c3bench.leaderboard`, which
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from c3bench.board import Board, BoardReport
+from c3bench.board import Board, BoardFigure, BoardReport
 from c3bench.entry_checks import Problem
 from c3bench.hparams import ConfigError
 from c3bench.leaderboard import MAX_README_BYTES, entries
@@ -21,28 +24,76 @@ from c3bench.results import write_atomic
 from c3bench.safe_files import read_own_file, refuse_links
 
 
+def _on_this_board(board: Board, names: tuple[str, ...], what: str) -> None:
+    """Raise ConfigError when a named configuration runs on another protocol than the board's."""
+    from c3bench.configs import named_configs
+
+    for name in names:
+        config = named_configs().get(name)
+        if config is not None and config.protocol != board.protocol:
+            raise ConfigError(f"{board.path / 'board.json'}: {what}: configuration {name} runs on {config.protocol}, "
+                              f"not on this board's {board.protocol}.")
+
+
+def _records(board: Board) -> list[tuple[str, dict]]:
+    """The board's loadable entries, named relative to the board folder."""
+    return [(str(path.relative_to(board.path)), record) for path, record in entries(board) if record is not None]
+
+
 def render_report(board: Board, report: BoardReport) -> str:
     """The Markdown of one declared report, from the board's entries as they are now."""
-    from c3bench.configs import named_configs
     from c3bench.reproduce import render_markdown, report_from_records
 
-    config = named_configs().get(report.config)
-    if config is not None and config.protocol != board.protocol:
-        raise ConfigError(f"{board.path / 'board.json'}: reports: {report.file}: configuration {report.config} runs "
-                          f"on {config.protocol}, not on this board's {board.protocol}.")
-    records = [(str(path), record) for path, record in entries(board) if record is not None]
-    return render_markdown(report_from_records(report.config, report.seeds, records)) + "\n"
+    _on_this_board(board, (report.config,), f"reports: {report.file}")
+    return render_markdown(report_from_records(report.config, report.seeds, _records(board))) + "\n"
+
+
+def figure_rows(board: Board, figure: BoardFigure) -> list[tuple[str, dict]]:
+    """The board's entries a declared figure draws: those that are rows of its configurations and have
+    finished rounds."""
+    from c3bench.reproduce import rows_of
+
+    _on_this_board(board, figure.configs, f"figures: {figure.file}")
+    return [(s, r) for s, r in rows_of(figure.configs, _records(board)) if r["rounds"]]
+
+
+def render_figure(board: Board, figure: BoardFigure, redraw: bool = False) -> bytes | None:
+    """The PNG of one declared figure from the board's entries as they are now; its title names the
+    configurations it draws. None: nothing to write, because no entry is a row of its configurations
+    yet, or (unless ``redraw``) the file there already shows these entries, drawn by this code."""
+    import matplotlib
+
+    from c3bench.plots import figure_bytes, tradeoff_figure
+    from c3bench.series import figure_is_current, figure_key
+
+    records = figure_rows(board, figure)
+    if not records:
+        return None
+    title = (f"{board.protocol}: rows of {', '.join(figure.configs)}"
+             f"{'; curves over ' + ', '.join(figure.vary) if figure.vary else ''} ({board.convention} convention)")
+    key = figure_key(records, convention=board.convention, vary=list(figure.vary), min_seeds=board.min_seeds,
+                     title=title)
+    path = board.path / figure.file
+    if not redraw and not path.is_symlink() and figure_is_current(path, key):
+        return None
+    with matplotlib.rc_context({"text.parse_math": False}):  # labels come from records: '$' is text
+        fig = tradeoff_figure(records, board.convention, list(figure.vary) or None, title=title,
+                              min_seeds=board.min_seeds)
+        return figure_bytes(fig, figure.file, key=key)
 
 
 def write_reports(board: Board) -> list[Path]:
-    """Regenerate every report ``board`` declares (under the leaderboard folder's lock; all are rendered
-    before any is written); returns the files written."""
+    """Regenerate every report and figure ``board`` declares (under the leaderboard folder's lock; all
+    are rendered before any is written); returns the files written."""
     with FolderLock(board.path.parent):
-        texts = {board.path / r.file: render_report(board, r) for r in board.reports}
-        for path, text in texts.items():
+        files: dict[Path, str | bytes] = {board.path / r.file: render_report(board, r) for r in board.reports}
+        for figure in board.figures:
+            if (drawn := render_figure(board, figure)) is not None:
+                files[board.path / figure.file] = drawn
+        for path, content in files.items():
             refuse_links(board.path.parent, path, "board")
-            write_atomic(path, text)
-    return list(texts)
+            write_atomic(path, content)
+    return list(files)
 
 
 def check_reports(board: Board) -> list[Problem]:
@@ -67,6 +118,24 @@ def check_reports(board: Board) -> list[Problem]:
             problems.append(Problem(str(path), _first_difference(actual, expected),
                                     f"is not what the entries give (c3bench reproduce {report.config} --report); "
                                     "run `c3bench leaderboard render`"))
+    return problems
+
+
+def check_figures(board: Board) -> list[Problem]:
+    """A problem for each declared figure whose declaration is wrong, or that is missing while entries are
+    rows of its configurations."""
+    problems = []
+    for figure in board.figures:
+        try:
+            rows = figure_rows(board, figure)
+        except ConfigError as exc:
+            problems.append(Problem(str(board.path / "board.json"), f"figures: {figure.file}", str(exc)))
+            continue
+        path = board.path / figure.file
+        if rows and not path.is_file():
+            problems.append(Problem(str(path), "file", "missing; run `c3bench leaderboard render`"))
+        elif rows and path.is_symlink():
+            problems.append(Problem(str(path), "file", "is a symbolic link; a board's files are its own"))
     return problems
 
 

@@ -385,6 +385,10 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
         *(f"- {plain(note)}" for note in board.notes),
         *([f"- Where this board's numbers differ from published ones, and why: [{plain(Path(board.findings).name)}]"
            f"(<{plain(board.findings)}>)."] if board.findings else []),
+        *(f"- [{plain(r.file)}]({link_target(r.file)}): the report of {code(r.config)} over these entries, "
+          f"printed by {code(r.command(board))}." for r in board.reports),
+        *(f"- [{plain(f.file)}]({link_target(f.file)}): the rows of {', '.join(code(c) for c in f.configs)} on this "
+          f"board, as {code(f.command(board))} draws them." for f in board.figures),
         "",
     ]
     if rows:

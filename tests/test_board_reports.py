@@ -11,16 +11,18 @@ import pytest
 from typer.testing import CliRunner
 
 from c3bench.board import Board
-from c3bench.board_reports import check_reports
+from c3bench.board_reports import check_figures, check_reports, figure_rows
 from c3bench.cli import app
 from c3bench.hparams import ConfigError
 from c3bench.leaderboard import new_board
 from c3bench.results import load_record
+from c3bench.series import FIGURE_KEY, png_text
 from tests.helpers import TINY
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 cli = CliRunner()
 REPORT = {"file": "QUICK.md", "config": "synthetic-quick", "seeds": [0]}
+FIGURE = {"file": "QUICKFIG.png", "configs": ["synthetic-quick"], "vary": ["mu"]}
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +35,11 @@ def quick_records(tmp_path_factory) -> Path:
     return out
 
 
-def _board(root: Path, reports: list) -> Board:
+def _board(root: Path, reports: list, figures: list | None = None) -> Board:
     board = new_board(root, "synthetic", 0.05, 0.01, 8.0, "c3bench", dict(TINY))
     declaration = json.loads((board.path / "board.json").read_text())
-    (board.path / "board.json").write_text(json.dumps({**declaration, "reports": reports}, indent=2))
+    declared = {**declaration, "reports": reports, **({"figures": figures} if figures is not None else {})}
+    (board.path / "board.json").write_text(json.dumps(declared, indent=2))
     return Board.load(board.path)
 
 
@@ -147,3 +150,70 @@ def test_plot_tradeoff_draws_only_the_rows_of_the_named_configurations(quick_rec
     assert none.exit_code == 2 and "none of these records" in none.stderr and not (tmp_path / "n.png").exists()
     typo = cli.invoke(app, ["plot", "tradeoff", str(other), "--config", "synthetic-quik", "-o", str(tmp_path / "t.png")])
     assert typo.exit_code == 2 and "synthetic-quick" in typo.stderr and "Traceback" not in typo.stderr
+
+
+def test_a_declared_figure_draws_the_configurations_rows_and_is_kept_current(quick_records, tmp_path):
+    """board.json "figures": submit and render draw the rows of the named configurations (the paper's
+    Figure 1 on the Mixed-NonIID board), redraw only when the entries change, and check finds one missing."""
+    from tests.helpers import run_tiny
+
+    board = _board(tmp_path / "boards", [], [FIGURE])
+    figure = board.path / "QUICKFIG.png"
+    assert cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    assert not figure.exists() and check_figures(board) == []  # no rows yet: nothing to draw, nothing missing
+    other = tmp_path / "other"
+    run_tiny(other, rounds=1, seed=0)  # on the board, but no row of synthetic-quick
+    filed = cli.invoke(app, ["submit", str(quick_records), str(other), "--board-dir", str(tmp_path / "boards")])
+    assert filed.exit_code == 0, filed.stderr
+    assert len(list(board.entries_dir.glob("*.json"))) == 3
+    assert sorted(r["config"]["method"] for _, r in figure_rows(board, board.figures[0])) == ["fedavg", "fedprox"]
+    first_key = png_text(figure)[FIGURE_KEY]
+    assert figure.read_bytes().startswith(b"\x89PNG")
+    readme = (board.path / "README.md").read_text()
+    assert "[QUICKFIG.png](QUICKFIG.png)" in readme
+    assert "--config synthetic-quick --vary mu --convention c3bench --min-seeds 3 -o QUICKFIG.png" in readme
+    assert check_figures(board) == []
+
+    stamp = figure.stat().st_mtime_ns
+    assert cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    assert figure.stat().st_mtime_ns == stamp  # the same entries: not drawn again
+    next(board.entries_dir.glob("fedprox_*.json")).unlink()  # the entries change: drawn again
+    assert cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    assert png_text(figure)[FIGURE_KEY] != first_key
+
+    figure.unlink()
+    (missing,) = check_figures(board)
+    assert missing.file == str(figure) and "missing" in missing.message
+    failed = cli.invoke(app, ["leaderboard", "check", "--board-dir", str(tmp_path / "boards"), "--no-data"])
+    assert failed.exit_code == 1 and "QUICKFIG.png" in failed.stderr
+
+
+@pytest.mark.parametrize(("figures", "says"), [
+    ({"file": "F.png"}, "must be a list"),
+    ([{"file": "F.png"}], "keys file and configs"),
+    ([{**FIGURE, "title": "mine"}], "keys file and configs"),
+    ([{**FIGURE, "file": "../F.png"}], "file name"),
+    ([{**FIGURE, "file": "tradeoff.png"}], "file name"),
+    ([{**FIGURE, "file": "F.svg"}], "file name"),
+    ([FIGURE, FIGURE], "declared twice"),
+    ([{**FIGURE, "configs": []}], "configuration names"),
+    ([{**FIGURE, "configs": ["a", "a"]}], "configuration names"),
+    ([{**FIGURE, "configs": ["x.toml"]}], "configuration names"),
+    ([{**FIGURE, "configs": "synthetic-quick"}], "configuration names"),
+    ([{**FIGURE, "vary": "mu"}], "hyperparameter names"),
+    ([{**FIGURE, "vary": [1]}], "hyperparameter names"),
+])
+def test_a_bad_figure_declaration_is_a_clear_error(tmp_path, figures, says):
+    with pytest.raises(ConfigError, match=says):
+        _board(tmp_path / "boards", [], figures)
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "board.json: figures" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_figure_of_an_unknown_or_another_protocols_configuration_is_a_problem(tmp_path):
+    for configs, says in ((["synthetic-quik"], "synthetic-quick"), (["adasplit-table1"], "runs on mixed-noniid")):
+        board = _board(tmp_path / configs[0], [], [{**FIGURE, "configs": configs}])
+        (problem,) = check_figures(board)
+        assert problem.file.endswith("board.json") and says in problem.message
+        done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / configs[0])])
+        assert done.exit_code == 2 and says in done.stderr and not (board.path / "QUICKFIG.png").exists()

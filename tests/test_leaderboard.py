@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from c3bench.board_reports import check_reports
+from c3bench.board_reports import check_figures, check_reports
 from c3bench.cli import app
 from c3bench.entry_checks import entry_name
 from c3bench.leaderboard import check, find_boards, new_board, submit
@@ -271,6 +271,8 @@ def test_the_repositorys_boards_pass_the_check_and_a_sample_verifies(tmp_path):
     assert "synthetic" in boards and problems == [], [str(p) for p in problems[:5]]
     reports = [p for board in boards.values() for p in check_reports(board)]  # REPRODUCTION.md, TABLE4.md, ...
     assert sum(len(b.reports) for b in boards.values()) >= 7 and reports == [], [str(p) for p in reports[:5]]
+    figures = [p for board in boards.values() for p in check_figures(board)]  # FIGURE1.png: the paper's Figure 1
+    assert sum(len(b.figures) for b in boards.values()) >= 1 and figures == [], [str(p) for p in figures[:5]]
     first = sorted((REPO / "leaderboards" / "synthetic" / "entries").glob("*.json"))[0]
     verdict = verify_entry(first, load_record(first))
     assert verdict.ok, verdict.differences[:5]

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         parameters, on the data its seed gives (the digest is recomputed), by committed code where the
         board asks for it. An identical re-run of an entry counts as already there; an entry over a
         budget is filed and marked. Refusals are reported per file (exit 1 when any). The boards' README,
-        figure and declared reports (board.json "reports") are regenerated. Prints the filed entries' paths
+        figure and declared reports and figures (board.json "reports", "figures") are regenerated. Prints the filed entries' paths
         on stdout.
 
         Example: c3bench submit results/adasplit-table2/ --data-root ../shared/data
@@ -104,19 +104,19 @@ def register(app: typer.Typer) -> None:
         as_json: bool = json_option(),
     ) -> None:
         """Recompute every number on every board from the raw per-round logs and check every entry's
-        values, status and provenance, the README and each declared report (board.json "reports"); exit 1
-        on any problem (JSON: each board's counts and the problems).
+        values, status and provenance, the README, each declared report (board.json "reports") and that
+        each declared figure ("figures") is there; exit 1 on any problem (JSON: each board's counts and the problems).
 
         Example: c3bench leaderboard check --data-root ../shared/data --html site/
         """
-        from c3bench.board_reports import check_reports
+        from c3bench.board_reports import check_figures, check_reports
         from c3bench.leaderboard import check as do_check
         from c3bench.leaderboard import summary
 
         chosen = output_format(fmt, as_json, ViewFormat.table)
         boards, problems = do_check(board_dir, data_root, recompute_data=not no_data)
         for board in boards.values():
-            problems += check_reports(board)
+            problems += check_reports(board) + check_figures(board)
         if chosen == "json":
             out.print_json(json.dumps({"boards": {b.protocol: summary(b) for b in boards.values()},
                                        "problems": _problems(problems)}))
@@ -208,8 +208,8 @@ def register(app: typer.Typer) -> None:
         fmt: PathFormat | None = format_option(PathFormat, PathFormat.path),
         as_json: bool = json_option(),
     ) -> None:
-        """Regenerate README.md, tradeoff.png and the declared reports (board.json "reports") of the boards
-        from their entries (and, with --html, a web site); prints the READMEs' paths.
+        """Regenerate README.md, tradeoff.png and the declared reports and figures (board.json "reports",
+        "figures") of the boards from their entries (and, with --html, a web site); prints the READMEs' paths.
 
         Example: c3bench leaderboard render --html site/
         """
