@@ -75,12 +75,12 @@ def _reports(value: Any, source: Path) -> tuple[BoardReport, ...]:
         if not isinstance(item, dict) or set(item) != {"file", "config", "seeds"}:
             raise ConfigError(f"{where}[{n}]: must be an object with exactly the keys file, config and seeds.")
         file, config, seeds = item["file"], item["config"], item["seeds"]
-        if not isinstance(file, str) or not REPORT_FILE.match(file) or file == README:
+        if not isinstance(file, str) or not REPORT_FILE.fullmatch(file) or file.casefold() == README.casefold():
             raise ConfigError(f"{where}[{n}].file: must be a file name such as REPRODUCTION.md (letters, digits, '_', "
                               f"'-', then .md; not {README}), got {file!r}.")
-        if file in {r.file for r in reports}:
+        if file.casefold() in {r.file.casefold() for r in reports}:  # one file where names ignore case
             raise ConfigError(f"{where}[{n}].file: {file} is declared twice.")
-        if not isinstance(config, str) or not NAME.match(config) or config.endswith(".toml"):
+        if not isinstance(config, str) or not NAME.fullmatch(config) or config.endswith(".toml"):
             raise ConfigError(f"{where}[{n}].config: must name a configuration (see `c3bench reproduce --list`), "
                               f"got {config!r}.")
         if (not isinstance(seeds, list) or not 0 < len(seeds) <= MAX_REPORT_SEEDS
@@ -115,7 +115,7 @@ class BoardFigure:
 def _names(value: Any, where: str, what: str, required: bool) -> tuple[str, ...]:
     """A list of distinct names (configurations, hyperparameters), as a declaration gives it."""
     if (not isinstance(value, list) or not (1 if required else 0) <= len(value) <= MAX_FIGURE_NAMES
-            or not all(isinstance(v, str) and NAME.match(v) and not v.endswith(".toml") for v in value)
+            or not all(isinstance(v, str) and NAME.fullmatch(v) and not v.endswith(".toml") for v in value)
             or len(set(value)) != len(value)):
         raise ConfigError(f"{where}: must be a list of {'1' if required else '0'} to {MAX_FIGURE_NAMES} distinct "
                           f"{what}, got {value!r}.")
@@ -132,10 +132,10 @@ def _figures(value: Any, source: Path) -> tuple[BoardFigure, ...]:
         if not isinstance(item, dict) or not {"file", "configs"} <= set(item) <= {"file", "configs", "vary"}:
             raise ConfigError(f"{where}[{n}]: must be an object with the keys file and configs (and optionally vary).")
         file = item["file"]
-        if not isinstance(file, str) or not FIGURE_FILE.match(file) or file == FIGURE:
+        if not isinstance(file, str) or not FIGURE_FILE.fullmatch(file) or file.casefold() == FIGURE.casefold():
             raise ConfigError(f"{where}[{n}].file: must be a file name such as FIGURE1.png (letters, digits, '_', '-', "
                               f"then .png; not {FIGURE}), got {file!r}.")
-        if file in {f.file for f in figures}:
+        if file.casefold() in {f.file.casefold() for f in figures}:  # one file where names ignore case
             raise ConfigError(f"{where}[{n}].file: {file} is declared twice.")
         configs = _names(item["configs"], f"{where}[{n}].configs", "configuration names (see `c3bench reproduce "
                          "--list`)", required=True)

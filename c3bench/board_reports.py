@@ -20,6 +20,7 @@ from c3bench.entry_checks import Problem
 from c3bench.hparams import ConfigError
 from c3bench.leaderboard import MAX_README_BYTES, entries
 from c3bench.locks import FolderLock
+from c3bench.record_log import totals_from_rounds
 from c3bench.results import write_atomic
 from c3bench.safe_files import read_own_file, refuse_links
 
@@ -50,16 +51,18 @@ def render_report(board: Board, report: BoardReport) -> str:
 
 def figure_rows(board: Board, figure: BoardFigure) -> list[tuple[str, dict]]:
     """The board's entries a declared figure draws: those that are rows of its configurations and have
-    finished rounds."""
+    finished rounds, with totals recomputed from their per-round logs (as the README's and
+    tradeoff.png's are)."""
     from c3bench.reproduce import rows_of
 
     _on_this_board(board, figure.configs, f"figures: {figure.file}")
-    return [(s, r) for s, r in rows_of(figure.configs, _records(board)) if r["rounds"]]
+    return [(s, {**r, "totals": totals_from_rounds(r["rounds"])})
+            for s, r in rows_of(figure.configs, _records(board)) if r["rounds"]]
 
 
 def render_figure(board: Board, figure: BoardFigure, redraw: bool = False) -> bytes | None:
     """The PNG of one declared figure from the board's entries as they are now; its title names the
-    configurations it draws. None: nothing to write, because no entry is a row of its configurations
+    configurations it draws. None: nothing to draw, because no entry is a row of its configurations
     yet, or (unless ``redraw``) the file there already shows these entries, drawn by this code."""
     import matplotlib
 
@@ -83,16 +86,23 @@ def render_figure(board: Board, figure: BoardFigure, redraw: bool = False) -> by
 
 
 def write_reports(board: Board) -> list[Path]:
-    """Regenerate every report and figure ``board`` declares (under the leaderboard folder's lock; all
-    are rendered before any is written); returns the files written."""
+    """Regenerate every report and figure ``board`` declares, and remove a declared figure none of whose
+    rows is on the board any more (under the leaderboard folder's lock; links are refused and everything
+    is rendered before anything is written); returns the files written."""
     with FolderLock(board.path.parent):
+        for name in [r.file for r in board.reports] + [f.file for f in board.figures]:
+            refuse_links(board.path.parent, board.path / name, "board")
         files: dict[Path, str | bytes] = {board.path / r.file: render_report(board, r) for r in board.reports}
+        stale = []
         for figure in board.figures:
             if (drawn := render_figure(board, figure)) is not None:
                 files[board.path / figure.file] = drawn
+            elif (board.path / figure.file).exists() and not figure_rows(board, figure):
+                stale.append(board.path / figure.file)
         for path, content in files.items():
-            refuse_links(board.path.parent, path, "board")
             write_atomic(path, content)
+        for path in stale:
+            path.unlink()
     return list(files)
 
 
@@ -122,8 +132,8 @@ def check_reports(board: Board) -> list[Problem]:
 
 
 def check_figures(board: Board) -> list[Problem]:
-    """A problem for each declared figure whose declaration is wrong, or that is missing while entries are
-    rows of its configurations."""
+    """A problem for each declared figure whose declaration is wrong, that is missing while entries are
+    rows of its configurations, that is there while none is, or that is not a file of its own."""
     problems = []
     for figure in board.figures:
         try:
@@ -132,10 +142,13 @@ def check_figures(board: Board) -> list[Problem]:
             problems.append(Problem(str(board.path / "board.json"), f"figures: {figure.file}", str(exc)))
             continue
         path = board.path / figure.file
-        if rows and not path.is_file():
-            problems.append(Problem(str(path), "file", "missing; run `c3bench leaderboard render`"))
-        elif rows and path.is_symlink():
+        if path.is_symlink():
             problems.append(Problem(str(path), "file", "is a symbolic link; a board's files are its own"))
+        elif rows and not path.is_file():
+            problems.append(Problem(str(path), "file", "missing; run `c3bench leaderboard render`"))
+        elif not rows and path.exists():
+            problems.append(Problem(str(path), "file", "no entry is a row of its configurations any more; run "
+                                                       "`c3bench leaderboard render`"))
     return problems
 
 

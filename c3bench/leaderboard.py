@@ -387,8 +387,8 @@ def render_readme(board: Board, records: Sequence[tuple[str, dict[str, Any]]]) -
            f"(<{plain(board.findings)}>)."] if board.findings else []),
         *(f"- [{plain(r.file)}]({link_target(r.file)}): the report of {code(r.config)} over these entries, "
           f"printed by {code(r.command(board))}." for r in board.reports),
-        *(f"- [{plain(f.file)}]({link_target(f.file)}): the rows of {', '.join(code(c) for c in f.configs)} on this "
-          f"board, as {code(f.command(board))} draws them." for f in board.figures),
+        *(f"- [{plain(f.file)}]({link_target(f.file)}): the rows of {', '.join(code(c) for c in f.configs)} on this board (drawn once one "
+          f"is here), as {code(f.command(board))} draws them." for f in board.figures),
         "",
     ]
     if rows:

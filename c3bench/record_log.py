@@ -191,6 +191,10 @@ def check_shape(record: dict[str, Any], source: str) -> list[Problem]:
             bad(f"config.budgets.{key}", f"must be a number or null, got {budgets.get(key)!r}")
     if not isinstance(record.get("environment"), dict):
         bad("environment", "missing or not an object")
+    declared = record.get("hparams", {})  # older records do not declare their hyperparameters
+    if (not isinstance(declared, dict) or not isinstance(declared.get("defaults", {}), dict)
+            or not isinstance(declared.get("key", []), list)):
+        bad("hparams", "must be an object with a defaults object and a key list")
     if not isinstance(record.get("data"), dict) or not isinstance(record["data"].get("digest"), str):
         bad("data.digest", "missing")
     elif not isinstance(record["data"].get("clients"), list) or not record["data"]["clients"]:

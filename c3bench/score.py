@@ -95,7 +95,7 @@ def key_params(record: dict[str, Any]) -> str:
     """The method's key hyperparameters plus any that differ from its defaults, as ``k=v`` text, from the
     record alone (records without the method's declaration show every parameter)."""
     params = record["config"].get("method_params", {})
-    declared = record.get("hparams") or {}
+    declared = record.get("hparams") if isinstance(record.get("hparams"), dict) else {}
     defaults, keys = declared.get("defaults"), set(declared.get("key", ()))
     if defaults is None:
         shown = dict(params)
@@ -128,7 +128,7 @@ def row_settings(records: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
         for h in members:
             record = configs[h]
             params = record["config"].get("method_params", {})
-            declared = record.get("hparams") or {}
+            declared = record.get("hparams") if isinstance(record.get("hparams"), dict) else {}
             defaults, keys = declared.get("defaults"), list(declared.get("key", ()))
             off = [k for k in params if defaults is not None and (k not in defaults or defaults[k] != params[k])]
             shown = list(params) if defaults is None else (

@@ -136,8 +136,7 @@ def config_points(records: Records, convention: str = "c3bench", min_seeds: int 
             method=first["config"]["method"],
             protocol=first["config"]["protocol"],
             label=first["config"]["method"],
-            config={k: v for k, v in completed(first["config"], declared.get(first["config"]["method"], {})).items()
-                    if k != "seed"},
+            config={k: v for k, v in completed(first, declared).items() if k != "seed"},
             seeds=seeds,
             accuracy=statistics.fmean(m[0] for m in values),
             accuracy_std=_std([m[0] for m in values]),
@@ -161,8 +160,7 @@ def distinguishing_setting_lists(records: Sequence[dict[str, Any]]) -> dict[str,
     protocol, each as people read it (``κ=0.3``, ``2 rounds``, ``bandwidth budget 20 MB``), from the
     records alone."""
     defaults = declared_defaults(records)
-    configs: dict[str, dict[str, Any]] = {
-        r["config_hash"]: completed(r["config"], defaults.get(r["config"]["method"], {})) for r in records}
+    configs: dict[str, dict[str, Any]] = {r["config_hash"]: completed(r, defaults) for r in records}
     groups: dict[tuple[str, str], list[str]] = {}
     for chash, cfg in configs.items():
         groups.setdefault((cfg["protocol"], cfg["method"]), []).append(chash)
@@ -379,14 +377,20 @@ def figure_key(records: Records, **settings: Any) -> str:
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
+MAX_FIGURE_BYTES = 64 * 2**20  # a PNG read for its text chunks; a larger file is not one c3bench drew
+
+
 def png_text(path: Any) -> dict[str, str]:
     """The tEXt chunks of a PNG file ({} when it is missing or not a PNG), read without an image library."""
     import struct
     import zlib
 
-    try:
-        data = open(path, "rb").read()  # noqa: SIM115 - one read of a small file
-    except OSError:
+    from c3bench.hparams import ConfigError
+    from c3bench.safe_files import read_own_file
+
+    try:  # a regular file of its own: a link, a FIFO or a device is no figure to trust (and could block)
+        data = read_own_file(path, MAX_FIGURE_BYTES, "figure")
+    except (OSError, ConfigError):
         return {}
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         return {}

@@ -27,28 +27,37 @@ def flatten(config: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def own_defaults(record: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameter defaults a record declares ({} when it declares none)."""
+    declared = record.get("hparams")
+    defaults = declared.get("defaults") if isinstance(declared, dict) else None
+    return defaults if isinstance(defaults, dict) else {}
+
+
 def declared_defaults(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """method -> its hyperparameters' defaults, merged over every record that declares them. A newer
-    record declares parameters an older one predates; the first record to declare a name gives its value."""
+    """method -> its hyperparameters' defaults, merged over every record that declares them: a newer
+    record declares parameters an older one predates (the first record to declare a name gives its value)."""
     merged: dict[str, dict[str, Any]] = {}
     for record in records:
-        declared = (record.get("hparams") or {}).get("defaults")
-        if isinstance(declared, dict):
-            into = merged.setdefault(record["config"]["method"], {})
-            for name, value in declared.items():
-                into.setdefault(name, value)
+        into = merged.setdefault(record["config"]["method"], {})
+        for name, value in own_defaults(record).items():
+            into.setdefault(name, value)
     return merged
 
 
-def completed(config: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with each method hyperparameter it does not name set to its declared default.
+def completed(record: dict[str, Any], merged: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The record's configuration with each method hyperparameter it does not name set to its default:
+    the record's own declared default, else (a parameter newer than the record) the one the other records
+    declare (``merged``, from :func:`declared_defaults`).
 
     A record leaves a parameter out when it is at a quiet default (``record_default=False``) or did not
     exist yet; either way the run behaved as the default does, which is what a table should say (not
     'unset')."""
+    config = record["config"]
     params = config.get("method_params")
     if not isinstance(params, dict):
         return config
+    defaults = {**merged.get(config["method"], {}), **own_defaults(record)}
     return {**config, "method_params": {**{k: v for k, v in defaults.items() if k not in params}, **params}}
 
 

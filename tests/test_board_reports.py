@@ -101,6 +101,10 @@ def test_a_report_file_that_is_a_link_is_refused(quick_records, tmp_path):
     ([{**REPORT, "file": "../QUICK.md"}], "file name"),
     ([{**REPORT, "file": "README.md"}], "file name"),
     ([{**REPORT, "file": "QUICK.html"}], "file name"),
+    ([{**REPORT, "file": "QUICK.md\n"}], "file name"),
+    ([{**REPORT, "file": "readme.md"}], "file name"),
+    ([REPORT, {**REPORT, "file": "quick.md"}], "declared twice"),
+    ([{**REPORT, "config": "synthetic-quick\n"}], "name a configuration"),
     ([REPORT, REPORT], "declared twice"),
     ([{**REPORT, "config": "../x.toml"}], "name a configuration"),
     ([{**REPORT, "config": "mine.toml"}], "name a configuration"),
@@ -187,6 +191,31 @@ def test_a_declared_figure_draws_the_configurations_rows_and_is_kept_current(qui
     failed = cli.invoke(app, ["leaderboard", "check", "--board-dir", str(tmp_path / "boards"), "--no-data"])
     assert failed.exit_code == 1 and "QUICKFIG.png" in failed.stderr
 
+    assert cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    assert figure.exists()
+    for source, _ in figure_rows(board, board.figures[0]):  # no row left: the figure goes, as tradeoff.png would
+        (board.path / source).unlink()
+    assert len(list(board.entries_dir.glob("*.json"))) == 1
+    (stale,) = check_figures(board)
+    assert stale.file == str(figure) and "no entry is a row" in stale.message
+    assert cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    assert not figure.exists() and check_figures(board) == []
+
+
+def test_a_linked_figure_is_refused_before_anything_is_written(quick_records, tmp_path):
+    board = _board(tmp_path / "boards", [REPORT], [FIGURE])
+    assert cli.invoke(app, ["submit", str(quick_records), "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    (board.path / "QUICK.md").unlink()
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"mine")
+    (board.path / "QUICKFIG.png").unlink()
+    (board.path / "QUICKFIG.png").symlink_to(outside)
+    (linked,) = check_figures(board)
+    assert "symbolic link" in linked.message
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "link" in done.stderr and "Traceback" not in done.stderr
+    assert outside.read_bytes() == b"mine" and not (board.path / "QUICK.md").exists()  # not even the report
+
 
 @pytest.mark.parametrize(("figures", "says"), [
     ({"file": "F.png"}, "must be a list"),
@@ -202,6 +231,10 @@ def test_a_declared_figure_draws_the_configurations_rows_and_is_kept_current(qui
     ([{**FIGURE, "configs": "synthetic-quick"}], "configuration names"),
     ([{**FIGURE, "vary": "mu"}], "hyperparameter names"),
     ([{**FIGURE, "vary": [1]}], "hyperparameter names"),
+    ([{**FIGURE, "vary": ["mu\n"]}], "hyperparameter names"),
+    ([{**FIGURE, "file": "F.png\n"}], "file name"),
+    ([{**FIGURE, "file": "Tradeoff.png"}], "file name"),  # the same file as tradeoff.png where case is ignored
+    ([{**FIGURE, "file": "F.png"}, {**FIGURE, "file": "f.png"}], "declared twice"),
 ])
 def test_a_bad_figure_declaration_is_a_clear_error(tmp_path, figures, says):
     with pytest.raises(ConfigError, match=says):

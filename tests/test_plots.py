@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import io
 import itertools
 import statistics
 
@@ -20,6 +19,7 @@ from c3bench.plots import (
     OVERLAP,
     SPREAD,
     curves_figure,
+    figure_bytes,
     save,
     tradeoff_figure,
 )
@@ -226,6 +226,13 @@ def test_a_setting_a_record_leaves_out_reads_as_its_default_not_unset(records):
     labels = {p.config_hash: p.label for p in config_points(recs)}
     assert labels == {base["config_hash"]: "adasplit shared_client=False",
                       shared["config_hash"]: "adasplit shared_client=True"}
+    # a record's own declared default comes first; the others' only fill what it predates
+    from c3bench.settings_text import completed, declared_defaults
+
+    own = copy.deepcopy(older)
+    own["hparams"]["defaults"]["shared_client"] = True  # as if the default had been another then
+    assert completed(own, declared_defaults([shared, own]))["method_params"]["shared_client"] is True
+    assert completed(older, declared_defaults([shared, older]))["method_params"]["shared_client"] is False
     # with no record declaring a default, the figure still does not invent one
     bare = [(s, {**r, "hparams": {}}) for s, r in recs]
     assert "shared_client unset" in distinguishing_settings([r for _, r in bare])[base["config_hash"]]
@@ -238,12 +245,20 @@ def test_point_labels_sit_inside_their_panel_in_the_saved_figure(records):
     crowd = [(f"v{i}", _variant(base, eta=eta, lr_schedule="cosine-global", iteration="longest", gamma=0.75))
              for i, eta in enumerate((0.3, 0.4, 0.5))]
     fig = tradeoff_figure([*records, *crowd])
-    fig.savefig(io.BytesIO(), format="png")
-    renderer = fig.canvas.get_renderer()
-    for ax in fig.axes:
-        panel, title = ax.get_window_extent(renderer), ax.title.get_window_extent(renderer)
-        # each label's text box (a label set far off has a leader line to its point, which may cross things)
-        boxes = [Text.get_window_extent(t, renderer) for t in ax.texts if t.get_text() and "C3=" not in t.get_text()]
+    seen = []
+
+    def measure(event):  # while the PNG is drawn, at the dpi it is saved with
+        for ax in fig.axes:
+            # each label's text box (a label set far off has a leader line to its point, which may cross things)
+            boxes = [Text.get_window_extent(t, event.renderer).frozen() for t in ax.texts
+                     if t.get_text() and "C3=" not in t.get_text()]
+            seen.append((ax.get_window_extent(event.renderer).frozen(),
+                         ax.title.get_window_extent(event.renderer).frozen(), boxes))
+
+    fig.canvas.mpl_connect("draw_event", measure)
+    figure_bytes(fig, "labels.png")
+    assert len(seen) >= 2
+    for panel, title, boxes in seen[-2:]:  # the last drawing is the one saved
         assert len(boxes) >= 4
         for box in boxes:
             assert panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 1 and panel.y0 - 1 <= box.y0
