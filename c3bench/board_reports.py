@@ -60,7 +60,8 @@ def figure_rows(board: Board, figure: BoardFigure) -> list[tuple[str, dict]]:
             for s, r in rows_of(figure.configs, _records(board)) if r["rounds"]]
 
 
-def render_figure(board: Board, figure: BoardFigure, redraw: bool = False) -> bytes | None:
+def render_figure(board: Board, figure: BoardFigure, redraw: bool = False,
+                  rows: list[tuple[str, dict]] | None = None) -> bytes | None:
     """The PNG of one declared figure from the board's entries as they are now; its title names the
     configurations it draws. None: nothing to draw, because no entry is a row of its configurations
     yet, or (unless ``redraw``) the file there already shows these entries, drawn by this code."""
@@ -69,7 +70,7 @@ def render_figure(board: Board, figure: BoardFigure, redraw: bool = False) -> by
     from c3bench.plots import figure_bytes, tradeoff_figure
     from c3bench.series import figure_is_current, figure_key
 
-    records = figure_rows(board, figure)
+    records = figure_rows(board, figure) if rows is None else rows  # ``rows``: figure_rows, already found
     if not records:
         return None
     title = (f"{board.protocol}: rows of {', '.join(figure.configs)}"
@@ -95,9 +96,10 @@ def write_reports(board: Board) -> list[Path]:
         files: dict[Path, str | bytes] = {board.path / r.file: render_report(board, r) for r in board.reports}
         stale = []
         for figure in board.figures:
-            if (drawn := render_figure(board, figure)) is not None:
+            rows = figure_rows(board, figure)
+            if (drawn := render_figure(board, figure, rows=rows)) is not None:
                 files[board.path / figure.file] = drawn
-            elif (board.path / figure.file).exists() and not figure_rows(board, figure):
+            elif not rows and (board.path / figure.file).exists():
                 stale.append(board.path / figure.file)
         for path, content in files.items():
             write_atomic(path, content)
