@@ -23,6 +23,7 @@ from c3bench.locks import FolderLock
 from c3bench.record_log import totals_from_rounds
 from c3bench.results import write_atomic
 from c3bench.safe_files import read_own_file, refuse_links
+from c3bench.series import check_vary
 
 
 def _on_this_board(board: Board, names: tuple[str, ...], what: str) -> None:
@@ -56,8 +57,24 @@ def figure_rows(board: Board, figure: BoardFigure) -> list[tuple[str, dict]]:
     from c3bench.reproduce import rows_of
 
     _on_this_board(board, figure.configs, f"figures: {figure.file}")
+    _vary_declared(board, figure)
     return [(s, {**r, "totals": totals_from_rounds(r["rounds"])})
             for s, r in rows_of(figure.configs, _records(board)) if r["rounds"]]
+
+
+def _vary_declared(board: Board, figure: BoardFigure) -> None:
+    """Raise ConfigError when a name in the figure's ``vary`` is a hyperparameter of none of its
+    configurations' rows (a typo would draw no curve, whatever entries land)."""
+    from c3bench.reproduce import plan_suite, rows_of
+
+    if not figure.vary:
+        return
+    rows_of(figure.configs, [])  # an unknown configuration name is refused here first
+    params = {k for name in figure.configs for p in plan_suite(name, seeds=[0])[1] for k in p.run.config["method_params"]}
+    try:
+        check_vary(figure.vary, params, f"the rows of {', '.join(figure.configs)}")
+    except ValueError as exc:
+        raise ConfigError(f"{board.path / 'board.json'}: figures: {figure.file}: {exc}") from None
 
 
 def render_figure(board: Board, figure: BoardFigure, redraw: bool = False,

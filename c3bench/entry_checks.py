@@ -13,6 +13,8 @@ checks (shape, values, the log and its totals) are :mod:`c3bench.record_log`'s; 
   digest, recomputed from protocol + parameters + seed without training.
 * :func:`check_distinct_runs`: one run is not filed as several seeds, nor twice under two
   configurations.
+* :func:`check_one_mode`: the seeds of one configuration share one numeric execution mode, so a
+  mean and a spread over them never mix, say, flushed and plain arithmetic.
 
 The digest in a record is an unkeyed sha256: it proves a file was not damaged, not that it was
 not forged. Forgery that keeps every number consistent is caught only by re-execution
@@ -36,7 +38,7 @@ from c3bench.record_log import (  # noqa: F401 - check_shape/values/log re-expor
     strip_volatile,
     totals_from_rounds,
 )
-from c3bench.results import config_hash, digest_repeats_shared
+from c3bench.results import config_hash, digest_repeats_shared, execution_flags
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # what a method or protocol name may be in a file name
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -245,6 +247,32 @@ def check_distinct_runs(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[P
             problems.append(Problem(source, "data.digest", f"the same data as {earlier[1]} under seed "
                                                            f"{earlier[0]}: one run filed as several seeds"))
         seen_data.setdefault((group, digest), (record["config"]["seed"], source))
+    return problems
+
+
+def _mode_text(flags: tuple[str, ...]) -> str:
+    return " ".join(flags) if flags else "no numeric mode (plain)"
+
+
+def check_one_mode(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Problem]:
+    """The seeds of one configuration run in one numeric execution mode (``--flush-denormal``,
+    ``--stack-clients``): its row averages them, and a mode changes the numbers. The first entry of a
+    configuration sets the mode; each later one in another mode is a problem."""
+    problems: list[Problem] = []
+    first: dict[str, tuple[tuple[str, ...], str, Any]] = {}
+    for source, record in entries:
+        execution = record.get("execution")
+        flags = tuple(execution_flags(execution if isinstance(execution, dict) else {}))
+        group = record["config_hash"]
+        if group not in first:
+            first[group] = (flags, source, record["config"]["seed"])
+            continue
+        mode, earlier, seed = first[group]
+        if flags != mode:
+            problems.append(Problem(source, "execution", f"runs with {_mode_text(flags)}, but seed {seed} of the same "
+                                    f"configuration ({earlier}) runs with {_mode_text(mode)}: a row's seeds share "
+                                    "one mode. Re-run this seed in that mode, or re-run the others in this one "
+                                    "and file them with --replace"))
     return problems
 
 

@@ -54,6 +54,7 @@ from c3bench.entry_checks import (
     Problem,
     check_distinct_runs,
     check_log,
+    check_one_mode,
     check_provenance,
     check_shape,
     check_status,
@@ -66,6 +67,7 @@ from c3bench.markdown_text import code, link_target, plain
 from c3bench.results import (
     ResultError,
     config_hash,
+    execution_flags,
     parse_record,
     read_record_bytes,
     strip_volatile,
@@ -210,9 +212,16 @@ def _seed_key(record: dict[str, Any]) -> str:
 
 
 def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Identical runs (same configuration, seed and per-round numbers), whatever their timestamps."""
+    """Identical runs (same configuration, seed, numeric mode and per-round numbers), whatever their
+    timestamps. A re-run in another mode is another run even where no number moved."""
     keys = ("config", "rounds", "data")
-    return all(strip_volatile(a.get(k)) == strip_volatile(b.get(k)) for k in keys)
+    return (all(strip_volatile(a.get(k)) == strip_volatile(b.get(k)) for k in keys)
+            and _modes(a) == _modes(b))
+
+
+def _modes(record: dict[str, Any]) -> list[str]:
+    execution = record.get("execution")
+    return execution_flags(execution if isinstance(execution, dict) else {})
 
 
 @dataclass
@@ -317,7 +326,8 @@ def _validate_submission(files: list[Path], root: Path, replace: bool, data_root
             continue
         if not problems:
             others = [(str(p), r) for p, r in present if p != holder]
-            problems = [p for p in check_distinct_runs([*others, (str(file), record)]) if p.file == str(file)]
+            together = [*others, (str(file), record)]
+            problems = [p for p in check_distinct_runs(together) + check_one_mode(together) if p.file == str(file)]
         if not problems and holder is not None and not replace:
             problems = [Problem(str(file), "config", f"{holder} already holds this configuration and seed with "
                                                      "other numbers; pass --replace to swap it")]
@@ -559,7 +569,7 @@ def check_board(board: Board, digests: DigestFn | None = None) -> list[Problem]:
         problems += entry_problems
         if not entry_problems:
             good.append((path, record))
-    problems += check_distinct_runs([(str(p), r) for p, r in good])
+    problems += check_distinct_runs([(str(p), r) for p, r in good]) + check_one_mode([(str(p), r) for p, r in good])
     if problems:  # the README cannot be judged against entries that are themselves wrong
         return problems
     records = [(str(p.relative_to(board.path)), r) for p, r in good]

@@ -105,16 +105,20 @@ class RowReport:
     note: str = ""
     files: list[str] = field(default_factory=list)
     modes: list[str] = field(default_factory=list)  # numeric execution modes of its records, e.g. --flush-denormal
+    # population std over seeds of each measure a claim reads (see _measure); absent with one seed
+    spreads: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class ClaimResult:
-    """A claim of the source in c3bench's numbers (costs in the paper's convention, as published)."""
+    """A claim of the source in c3bench's numbers (costs in the paper's convention, as published).
+    ``ours_std``: its spread, propagated from the rows' spreads over seeds (None where a row has one seed)."""
 
     claim: str
     published: float | None
     ours: float | None
     verdict: str
+    ours_std: float | None = None
 
 
 @dataclass
@@ -180,6 +184,7 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
 
     if has_budgets:
         out.c3 = c3(out.accuracy_mean)
+    _spreads(out, found, score if has_budgets else None, accs)
     if ref is None:
         return out
     key = METRIC_TOTALS[ref.metric]
@@ -192,6 +197,10 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
         return out
     out.same_mean = statistics.fmean(same)
     out.same_std = statistics.pstdev(same) if len(same) > 1 else None
+    if out.same_std is not None:
+        out.spreads["accuracy"] = out.same_std
+    else:
+        out.spreads.pop("accuracy", None)
     if has_budgets:
         out.c3_same = c3(out.same_mean)
     if ref.accuracy is not None:
@@ -199,6 +208,23 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
         out.tolerance = 2 * ref.accuracy_std if ref.accuracy_std is not None else 2.0
         out.within = abs(out.delta) <= out.tolerance
     return out
+
+
+def _spreads(out: RowReport, found: Sequence[dict[str, Any]], score: dict[str, float] | None,
+             accuracies: Sequence[float]) -> None:
+    """Each claim measure's population std over the row's seeds (as the source computed its own), where
+    it has more than one: headline accuracy (replaced by the published metric's where there is one),
+    costs in the paper's convention, and C3 from each seed's own accuracy and costs."""
+    if len(found) < 2:
+        return
+    costs = [CONVENTIONS["paper"].measures(r["totals"]) for r in found]
+    out.spreads = {"accuracy": statistics.pstdev(accuracies),
+                   **{name: statistics.pstdev(c[k] for c in costs)
+                      for k, name in enumerate(("bandwidth_gb", "client_t", "total_t"))}}
+    if score is not None:
+        out.spreads["c3"] = statistics.pstdev(
+            c3_score(a, c[0], c[1], score["bmax_gb"], score["cmax_tflops"], score.get("temperature", 8.0))
+            for a, c in zip(accuracies, costs, strict=True))
 
 
 def _measure(row: RowReport, measure: str) -> float | None:
@@ -212,9 +238,27 @@ def _measure(row: RowReport, measure: str) -> float | None:
             "total_t": row.paper.total_t}[measure]
 
 
+def _spread(row: RowReport, measure: str) -> float | None:
+    return row.spreads.get(measure)
+
+
+def _propagated(compare: str, a: float, b: float, sa: float | None, sb: float | None) -> float | None:
+    """The std of a - b or a / b from the stds of two independent means (None where one is unknown)."""
+    if sa is None or sb is None:
+        return None
+    if compare == "difference":
+        return math.hypot(sa, sb)
+    return abs(a / b) * math.hypot(sa / a, sb / b) if a and b else None
+
+
+def _within_noise(margin: float, std: float | None) -> bool:
+    return std is not None and abs(margin) <= 2 * std
+
+
 def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
     """Whether a claim holds in these rows: a difference or ratio in the claimed direction and at least half
-    the published size holds; in the direction but smaller is weaker; otherwise it does not hold."""
+    the published size holds; in the direction but smaller is weaker; otherwise it does not hold. With seeds
+    enough for a spread, a verdict whose margin is within two of its stds says so."""
     by_name = {r.name: r for r in rows}
     values = [_measure(by_name[n], claim.measure) if n in by_name else None for n in claim.rows]
     if any(v is None for v in values):
@@ -224,17 +268,25 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
         higher_is_better = claim.measure in ("accuracy", "c3")
         ranked = sorted((r for r in rows if _measure(r, claim.measure) is not None),
                         key=lambda r: _measure(r, claim.measure), reverse=higher_is_better)
-        best = ranked[0]
+        best, std = ranked[0], _spread(by_name[claim.rows[0]], claim.measure)
         if best.name != claim.rows[0]:
             return ClaimResult(claim.claim, None, values[0], f"does not hold: {best.label} is better "
-                                                             f"({_measure(best, claim.measure):.3g})")
+                                                             f"({_measure(best, claim.measure):.3g})", std)
         pending = [r.label for r in rows if _measure(r, claim.measure) is None]
         if pending:  # best so far: a row without a result could still beat it
             return ClaimResult(claim.claim, None, values[0], f"holds so far: best of the {len(ranked)} rows with "
-                                                             f"a result; none yet for {', '.join(pending)}")
-        return ClaimResult(claim.claim, None, values[0], "holds")
+                                                             f"a result; none yet for {', '.join(pending)}", std)
+        verdict = "holds"
+        if len(ranked) > 1:
+            second = ranked[1]
+            margin_std = _propagated("difference", values[0], _measure(second, claim.measure), std,
+                                     _spread(second, claim.measure))
+            if _within_noise(values[0] - _measure(second, claim.measure), margin_std):
+                verdict += f", though {second.label} is within two std of it"
+        return ClaimResult(claim.claim, None, values[0], verdict, std)
     a, b = values
     ours = a - b if claim.compare == "difference" else (a / b if b else float("inf"))
+    std = _propagated(claim.compare, a, b, *(_spread(by_name[n], claim.measure) for n in claim.rows))
     neutral = 0.0 if claim.compare == "difference" else 1.0
     if ours <= neutral:
         verdict = "does not hold"
@@ -242,7 +294,9 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
         verdict = "weaker: in the claimed direction, less than half the published size"
     else:
         verdict = "holds"
-    return ClaimResult(claim.claim, claim.published, ours, verdict)
+    if _within_noise(ours - neutral, std):
+        verdict += f", within two std of {'no difference' if claim.compare == 'difference' else 'a ratio of 1'}"
+    return ClaimResult(claim.claim, claim.published, ours, verdict, std)
 
 
 def build_report(config: StudyConfig, planned: Sequence[PlannedRun],
@@ -417,7 +471,7 @@ def render_markdown(report: Report) -> str:
         notes += ["", "**The source's claims in c3bench's numbers** (accuracy on the published metric; costs in the "
                   "paper's convention and C3 on the headline):", ""]
         for c in report.claims:
-            shown = "-" if c.ours is None else f"{c.ours:.3g}"
+            shown = "-" if c.ours is None else f"{c.ours:.3g}" + ("" if c.ours_std is None else f" ± {c.ours_std:.2g}")
             published = "" if c.published is None else f" (published: {c.published:.3g})"
             notes.append(f"- {c.claim}: c3bench {shown}{published}: **{c.verdict}**.")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from c3bench.conventions import CONVENTIONS
+from c3bench.hparams import did_you_mean
 from c3bench.results import canonical_json, group_by_config
 from c3bench.score import c3_score, measures
 from c3bench.settings_text import SYMBOLS, completed, declared_defaults, setting_text  # noqa: F401 - SYMBOLS re-exported
@@ -279,6 +280,16 @@ def _sortable(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return (0, value)
     return (1, str(value))
+
+
+def check_vary(vary: Sequence[str], params: Iterable[str], whose: str) -> None:
+    """Raise ValueError naming the first of ``vary`` that is neither ``rounds`` nor one of ``params`` (the
+    hyperparameters of ``whose``): a misspelt name would otherwise draw no curve and say nothing."""
+    known = set(params)
+    for name in vary:
+        if name != "rounds" and name not in known:
+            raise ValueError(f"cannot vary {name!r}: it is a hyperparameter of none of {whose}.{did_you_mean(name, known)}"
+                             f" Theirs: {', '.join(sorted(known | {'rounds'}))}.")
 
 
 def _candidates(members: Sequence[ConfigPoint], vary: Sequence[str] | None) -> list[str]:

@@ -27,7 +27,14 @@ from c3bench import registry
 from c3bench.accounting import Budgets
 from c3bench.hparams import ConfigError, did_you_mean
 from c3bench.parallel import die_with_parent
-from c3bench.results import ResultError, config_hash, load_record, validate_record, write_atomic
+from c3bench.results import (
+    ResultError,
+    config_hash,
+    execution_flags,
+    load_record,
+    validate_record,
+    write_atomic,
+)
 from c3bench.runner import (
     Callbacks,
     ResolvedRun,
@@ -197,15 +204,27 @@ class Plan:
     done: dict[str, Path]
     notes: list[str] = field(default_factory=list)
     varied: dict[str, dict[str, str]] = field(default_factory=dict)  # run name -> its varying overrides
+    # finished runs (in ``done``) whose records ran in another numeric mode than asked: fine to report,
+    # never to count as this sweep's work
+    other_mode: list[str] = field(default_factory=list)
+
+    def refuse_other_modes(self) -> None:
+        """Raise ConfigError when a finished run here ran in another numeric mode than this sweep asks for:
+        skipping it would pass another arithmetic's numbers off as this sweep's, rerunning would overwrite it."""
+        if self.other_mode:
+            more = f" (and {len(self.other_mode) - 1} more)" if len(self.other_mode) > 1 else ""
+            raise ConfigError(f"{self.other_mode[0]}{more}. Run with the same options, or write to another --out "
+                              "folder.")
 
     @property
     def rounds_todo(self) -> int:
         return sum(j.rounds - j.start_round for j in self.todo)
 
 
-def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, Path]:
-    """Config hash (seed included) -> result file, for every finished record in ``out_dir``."""
-    index: dict[str, Path] = {}
+def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, tuple[Path, list[str]]]:
+    """Config hash (seed included) -> (result file, its numeric mode flags), for every finished record in
+    ``out_dir``."""
+    index: dict[str, tuple[Path, list[str]]] = {}
     for path in sorted(out_dir.glob("*.json")):
         try:
             record = load_record(path)
@@ -213,8 +232,14 @@ def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, Path]:
             notes.append(f"ignored {path}: {exc}")
             continue
         if record["status"] in DONE:
-            index.setdefault(config_hash(record["config"], include_seed=True), path)
+            execution = record.get("execution")
+            flags = execution_flags(execution if isinstance(execution, dict) else {})
+            index.setdefault(config_hash(record["config"], include_seed=True), (path, flags))
     return index
+
+
+def _mode(flags: Sequence[str]) -> str:
+    return " ".join(flags) if flags else "no numeric mode"
 
 
 def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
@@ -224,12 +249,17 @@ def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
     index = _finished_index(out_dir, notes) if out_dir.is_dir() else {}
     todo: list[Job] = []
     done: dict[str, Path] = {}
+    other_mode: list[str] = []
     common = set.intersection(*(set(r.spec.overrides.items()) for r in runs)) if runs else set()
     varied = {r.name: {k: v for k, v in r.spec.overrides.items() if (k, v) not in common} for r in runs}
     for run in runs:
         key = config_hash(run.config, include_seed=True)
         if key in index:
-            done[run.name] = index[key]
+            path, flags = index[key]
+            if flags != run.spec.numeric_flags:  # another arithmetic's numbers: a report may read them, a run may not
+                other_mode.append(f"{path} holds run {run.name} finished with {_mode(flags)}, and this asks for "
+                                  f"{_mode(run.spec.numeric_flags)}")
+            done[run.name] = path
             continue
         job = Job(run.spec, run.name, key, run.rounds, run.method_cls.name, varied=varied[run.name])
         result, checkpoint = result_path(out_dir, run.name), checkpoint_path(out_dir, run.name)
@@ -249,7 +279,7 @@ def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
         elif checkpoint.exists():
             job.overwrite = True  # stopped during its first round: nothing finished to keep
         todo.append(job)
-    return Plan(todo, done, notes, varied)
+    return Plan(todo, done, notes, varied, other_mode)
 
 
 # ------------------------------------------------------------------------------------------ one run

@@ -250,3 +250,17 @@ def test_a_figure_of_an_unknown_or_another_protocols_configuration_is_a_problem(
         assert problem.file.endswith("board.json") and says in problem.message
         done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / configs[0])])
         assert done.exit_code == 2 and says in done.stderr and not (board.path / "QUICKFIG.png").exists()
+
+
+def test_a_misspelt_curve_hyperparameter_is_refused_before_any_entry_lands(quick_records, tmp_path):
+    """A declared figure's `vary` names hyperparameters of its configurations' rows: `kapa` would draw
+    no curve, and say nothing, whatever entries land. `plot tradeoff --vary` refuses the same typo."""
+    board = _board(tmp_path / "boards", [], [{**FIGURE, "vary": ["muu"]}])
+    (problem,) = check_figures(board)  # the board has no entry yet
+    assert problem.file.endswith("board.json") and "'muu'" in problem.message and "Did you mean 'mu'" in problem.message
+    done = cli.invoke(app, ["leaderboard", "render", "--board-dir", str(tmp_path / "boards")])
+    assert done.exit_code == 2 and "Did you mean 'mu'" in done.stderr and "Traceback" not in done.stderr
+    assert check_figures(_board(tmp_path / "ok", [], [{**FIGURE, "vary": ["mu", "rounds"]}])) == []
+
+    typo = cli.invoke(app, ["plot", "tradeoff", str(quick_records), "--vary", "muu", "-o", str(tmp_path / "t.png")])
+    assert typo.exit_code == 2 and "Did you mean 'mu'" in typo.stderr and not (tmp_path / "t.png").exists()

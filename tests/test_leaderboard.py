@@ -376,3 +376,27 @@ def test_render_draws_the_figure_only_when_what_it_shows_changes(tmp_path):
     assert render() == "False" and png_text(figure)[FIGURE_KEY] == key
     sorted((boards / "synthetic" / "entries").glob("*.json"))[0].unlink()
     assert render() == "True" and png_text(figure)[FIGURE_KEY] != key
+
+
+def test_a_rows_seeds_share_one_numeric_mode_and_a_replaced_seed_zero_switches_it(tmp_path, exactly_one_thread):
+    """Seed 1 flushed beside a plain seed 0 is refused (the row would average two arithmetics); seed 0
+    re-run flushed and filed with --replace switches the row, after which seed 1 is filed. A board edited
+    by hand into a mixed row fails its check."""
+    boards = tmp_path / "boards"
+    new_board(boards, "synthetic", BMAX, CMAX, 8.0, "c3bench", dict(TINY))
+    for seed, flush in ((0, False), (0, True), (1, True)):
+        run_tiny(tmp_path / f"s{seed}-{'flush' if flush else 'plain'}", rounds=1, seed=seed, flush_denormal=flush)
+    plain0, flushed0, flushed1 = (next((tmp_path / d).glob("*.json")) for d in ("s0-plain", "s0-flush", "s1-flush"))
+
+    assert submit([plain0], boards).filed
+    refused = submit([flushed1], boards).refused
+    assert [p.field for p in refused] == ["execution"]
+    assert "--flush-denormal" in refused[0].message and "--replace" in refused[0].message
+
+    assert submit([flushed0], boards, replace=True).filed
+    assert submit([flushed1], boards).filed
+    assert check(boards, recompute_data=False)[1] == []
+
+    entries_dir = boards / "synthetic" / "entries"
+    (entries_dir / next(entries_dir.glob("*_s0_*.json")).name).write_bytes(plain0.read_bytes())
+    assert "execution" in {p.field for p in check(boards, recompute_data=False)[1]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import statistics
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from c3bench.cli import app
 from c3bench.federation import Federation
-from c3bench.reproduce import build_report, plan_suite
+from c3bench.reproduce import build_report, plan_suite, render_markdown
 from c3bench.results import load_record
 from c3bench.runner import Runner, RunSpec, resolve
 from c3bench.split import round_epochs
@@ -291,6 +292,47 @@ def test_the_papers_claims_are_checked_in_the_reports_numbers():
     assert verdicts["AdaSplit has the best C3 of every method"].startswith("does not hold: ")
 
 
+def test_claims_carry_error_bars_from_the_rows_seeds_and_say_when_a_margin_is_noise():
+    """Three seeds: a difference's std is the two rows' population stds added in quadrature, a ratio's
+    the relative ones; a margin within two stds says so; with one seed there is no error bar."""
+    config, planned = plan_suite("adasplit-table2", seeds=[0, 1, 2], rows=["sl-basic", "fedavg", "adasplit"])
+    values = {"sl-basic": [(80.0, 37.0, 1.66), (84.0, 37.0, 1.66), (88.0, 37.0, 1.66)],
+              "fedavg": [(60.0, 2.39, 11.77)] * 3,
+              "adasplit": [(85.0, 3.0, 2.38), (86.0, 3.2, 2.38), (87.0, 3.4, 2.38)]}
+    records = {p.run.name: (p.run.name, _log_record(p.seed, *values[p.row.name][p.seed])) for p in planned}
+    claims = {c.claim.split(" (")[0]: c for c in build_report(config, planned, records).claims}
+    accuracy = claims["AdaSplit far above SL-basic in accuracy"]
+    assert accuracy.ours == pytest.approx(2.0)
+    assert accuracy.ours_std == pytest.approx(math.hypot(statistics.pstdev([80, 84, 88]), statistics.pstdev([85, 86, 87])))
+    assert accuracy.verdict == ("weaker: in the claimed direction, less than half the published size, within two "
+                                "std of no difference")
+    bandwidth = claims["AdaSplit uses about 10x less bandwidth than SL-basic"]
+    ratio = 37.0 / 3.2
+    assert bandwidth.ours == pytest.approx(ratio)
+    assert bandwidth.ours_std == pytest.approx(ratio * statistics.pstdev([3.0, 3.2, 3.4]) / 3.2, rel=1e-3)
+    assert bandwidth.verdict == "holds"
+    markdown = render_markdown(build_report(config, planned, records))
+    assert f"c3bench {ratio:.3g} ± {bandwidth.ours_std:.2g} (published: 12.2): **holds**" in markdown
+
+    one = {k: v for k, v in records.items() if "_s0_" in k}
+    claims = {c.claim.split(" (")[0]: c for c in build_report(config, planned, one).claims}
+    assert claims["AdaSplit far above SL-basic in accuracy"].ours_std is None
+    assert claims["AdaSplit far above SL-basic in accuracy"].verdict == ("weaker: in the claimed direction, less than "
+                                                                        "half the published size")
+
+
+def test_a_best_of_claim_says_when_the_runner_up_is_within_two_std():
+    config, planned = plan_suite("adasplit-table2", seeds=[0, 1, 2], rows=["fedavg", "adasplit", "adasplit-kappa0.3"])
+    values = {"fedavg": [60.0, 61.0, 62.0], "adasplit": [88.0, 90.0, 92.0], "adasplit-kappa0.3": [89.0, 89.5, 90.0]}
+    records = {p.run.name: (p.run.name, _log_record(p.seed, values[p.row.name][p.seed], 3.0, 2.38)) for p in planned}
+    (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
+    assert best.verdict == "holds, though AdaSplit (κ=0.3, η=0.6) is within two std of it" and best.ours_std > 0
+    values["adasplit"] = [95.0, 95.5, 96.0]
+    records = {p.run.name: (p.run.name, _log_record(p.seed, values[p.row.name][p.seed], 3.0, 2.38)) for p in planned}
+    (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
+    assert best.verdict == "holds"
+
+
 def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
     config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["fedavg", "adasplit", "edgesplit"])
     values = {"fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}  # EdgeSplit has not run yet
@@ -308,3 +350,8 @@ def test_a_row_run_with_a_numeric_execution_mode_says_so_in_the_report(tmp_path,
     assert "run with --flush-denormal" in result.stdout
     plain = cli.invoke(app, [*args[:-1], str(tmp_path / "plain"), "-q", "--format", "json"])
     assert json.loads(plain.stdout)[0]["rows"][0]["modes"] == []
+    # the flushed record is read by a report without the flag, never taken as a plain run's work
+    report = cli.invoke(app, [*args, "--report", "--format", "json"])
+    assert report.exit_code == 0 and json.loads(report.stdout)[0]["rows"][0]["modes"] == ["--flush-denormal"]
+    rerun = cli.invoke(app, [*args, "-q"])
+    assert rerun.exit_code == 2 and "finished with --flush-denormal" in rerun.stderr and "--out" in rerun.stderr

@@ -137,3 +137,17 @@ def test_sweep_command_skips_finished_runs_and_explains_a_missing_ray(tmp_path, 
     no_ray = cli.invoke(app, [*args, "--seeds", "5", "--executor", "ray"])
     assert no_ray.exit_code == 2 and "pip install 'c3bench[ray]'" in no_ray.stderr
     assert not list(tmp_path.glob("*_s5_*.json"))
+
+
+def test_a_finished_run_in_another_numeric_mode_is_not_counted_as_done(tmp_path):
+    """A sweep asked for --flush-denormal must not take a plain run's record as its own (a report would
+    then name a mode its numbers never had), nor overwrite it: it stops with exit 2 and touches nothing."""
+    cli = CliRunner()
+    args = ["sweep", "-m", "fedavg", "-p", "synthetic", "--seeds", "0", "-r", "1", "-o", str(tmp_path), "-q", *TINY_SET]
+    assert cli.invoke(app, args).exit_code == 0
+    (plain,) = tmp_path.glob("*.json")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    flushed = cli.invoke(app, [*args, "--flush-denormal"])
+    assert flushed.exit_code == 2, flushed.output
+    assert plain.name in flushed.stderr and "no numeric mode" in flushed.stderr and "--out" in flushed.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before

@@ -71,6 +71,7 @@ def register(app: typer.Typer) -> None:
           --vary kappa --convention paper -o figure1.png   # the AdaSplit paper's Figure 1 from the board
         """
         from c3bench.plots import save, tradeoff_figure
+        from c3bench.series import check_vary
 
         chosen = output_format(fmt, as_json, PathFormat.path)
         _check(out_file, convention)
@@ -94,9 +95,12 @@ def register(app: typer.Typer) -> None:
             if not records:
                 raise ConfigError(f"none of these records is a row of {', '.join(configs)}; `c3bench reproduce NAME "
                                   "--report -o FOLDER` shows which rows have records there.")
+        varied = [v.strip() for v in vary.split(",")] if vary else None
         try:
-            fig = tradeoff_figure(records, convention, [v.strip() for v in vary.split(",")] if vary else None,
-                                  levels, bmax, cmax, temperature, title, min_seeds=min_seeds)
+            if varied:
+                check_vary(varied, {k for _, r in records for k in r["config"]["method_params"]}, "these records")
+            fig = tradeoff_figure(records, convention, varied, levels, bmax, cmax, temperature, title,
+                                  min_seeds=min_seeds)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         _wrote(save(fig, out_file), len(records), chosen)

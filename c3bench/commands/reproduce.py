@@ -85,6 +85,8 @@ def register(app: typer.Typer) -> None:
             log.info(f"{config.name}: {len(config.runs) if not row_list else len(row_list)} rows x "
                      f"{len({p.seed for p in planned})} seeds = {len(runs)} runs, {len(sweep_plan.done)} already done, "
                      f"{len(sweep_plan.todo)} to run -> {folder}")
+            if not report_only:
+                sweep_plan.refuse_other_modes()
             if dry_run or calibrate:
                 dry.append(_estimate(config.name, planned, sweep_plan, jobs, device, calibrate))
                 continue

@@ -164,6 +164,7 @@ def register(app: typer.Typer) -> None:
         sweep_plan = plan(runs, out_dir)
         for note in sweep_plan.notes:
             log.warning(note)
+        sweep_plan.refuse_other_modes()
         resuming = sum(j.resume for j in sweep_plan.todo)
         log.info(f"sweep: {len(runs)} runs, {len(sweep_plan.done)} already done, {len(sweep_plan.todo)} to run"
                  + (f" ({resuming} resumed from checkpoints)" if resuming else "")
