@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -254,26 +255,38 @@ def _mode_text(flags: tuple[str, ...]) -> str:
     return " ".join(flags) if flags else "no numeric mode (plain)"
 
 
-def check_one_mode(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Problem]:
+def _flags(record: dict[str, Any]) -> tuple[str, ...]:
+    execution = record.get("execution")
+    return tuple(execution_flags(execution if isinstance(execution, dict) else {}))
+
+
+def check_one_mode(entries: Sequence[tuple[str, dict[str, Any]]], new: Collection[str] = ()) -> list[Problem]:
     """The seeds of one configuration run in one numeric execution mode (``--flush-denormal``,
-    ``--stack-clients``): its row averages them, and a mode changes the numbers. The first entry of a
-    configuration sets the mode; each later one in another mode is a problem."""
-    problems: list[Problem] = []
-    first: dict[str, tuple[tuple[str, ...], str, Any]] = {}
+    ``--stack-clients``): its row averages them, and a mode changes the numbers. A row's mode is that of
+    most of its seeds (a tie: its lowest seed's); with ``new`` (the sources being filed), that of the
+    seeds already there, and only new entries are blamed."""
+    groups: dict[str, list[tuple[str, tuple[str, ...], Any]]] = {}
     for source, record in entries:
-        execution = record.get("execution")
-        flags = tuple(execution_flags(execution if isinstance(execution, dict) else {}))
-        group = record["config_hash"]
-        if group not in first:
-            first[group] = (flags, source, record["config"]["seed"])
+        groups.setdefault(record["config_hash"], []).append((source, _flags(record), record["config"]["seed"]))
+    problems: list[Problem] = []
+    for members in groups.values():
+        if len({flags for _, flags, _ in members}) < 2:
             continue
-        mode, earlier, seed = first[group]
-        if flags != mode:
-            problems.append(Problem(source, "execution", f"runs with {_mode_text(flags)}, but seed {seed} of the same "
-                                    f"configuration ({earlier}) runs with {_mode_text(mode)}: a row's seeds share "
-                                    "one mode. Re-run this seed in that mode, or re-run the others in this one "
-                                    "and file them with --replace"))
+        kept = [m for m in members if m[0] not in new] or members
+        counts = Counter(flags for _, flags, _ in kept)
+        reference = max(counts, key=lambda f: (counts[f], -min(_seed_order(s) for _, g, s in kept if g == f)))
+        seeds = ", ".join(str(s) for s in sorted((s for _, g, s in kept if g == reference), key=_seed_order))
+        for source, flags, _ in members:
+            if flags != reference and (not new or source in new):
+                problems.append(Problem(source, "execution", f"runs with {_mode_text(flags)}, but its row (seed "
+                                        f"{seeds} of the same configuration) runs with {_mode_text(reference)}: a "
+                                        "row's seeds share one mode. Re-run this seed in that mode, or re-run every "
+                                        "seed of the row in this one and submit them together with --replace"))
     return problems
+
+
+def _seed_order(seed: Any) -> float:
+    return seed if isinstance(seed, int | float) and not isinstance(seed, bool) else float("inf")
 
 
 def entry_name(record: dict[str, Any]) -> str:

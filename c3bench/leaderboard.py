@@ -231,6 +231,8 @@ class _Filing:
     target: Path
     data: bytes
     replaces: Path | None
+    source: str = ""  # the submitted file, as the user named it
+    replaced: dict[str, Any] | None = None  # the entry it replaces
 
 
 def submit(files: Sequence[str | Path], board_dir: str | Path = "leaderboards", replace: bool = False,
@@ -326,21 +328,49 @@ def _validate_submission(files: list[Path], root: Path, replace: bool, data_root
             continue
         if not problems:
             others = [(str(p), r) for p, r in present if p != holder]
-            together = [*others, (str(file), record)]
-            problems = [p for p in check_distinct_runs(together) + check_one_mode(together) if p.file == str(file)]
+            problems = [p for p in check_distinct_runs([*others, (str(file), record)]) if p.file == str(file)]
         if not problems and holder is not None and not replace:
-            problems = [Problem(str(file), "config", f"{holder} already holds this configuration and seed with "
-                                                     "other numbers; pass --replace to swap it")]
+            held = next(r for p, r in present if p == holder)
+            other = "in another numeric mode" if _same_run({**held, "execution": {}}, {**record, "execution": {}}) \
+                else "with other numbers"
+            problems = [Problem(str(file), "config", f"{holder} already holds this configuration and seed {other}; "
+                                                     "pass --replace to swap it")]
         if problems:
             report.refused += problems
             continue
         target = board.entries_dir / f"{entry_name(record)}.json"
+        replaced = next((r for p, r in present if p == holder), None)
         present[:] = [(p, r) for p, r in present if p not in (holder, target)] + [(target, record)]
-        filings.setdefault(board.protocol, []).append(_Filing(target, data, holder))
+        filings.setdefault(board.protocol, []).append(_Filing(target, data, holder, str(file), replaced))
         report.filed.append(target)
         if board not in report.boards:
             report.boards.append(board)
+    for board in list(report.boards):
+        _one_mode_per_row(board, report, filings, on_board[board.protocol])
     return report, filings, on_board
+
+
+def _one_mode_per_row(board: Board, report: SubmitReport, filings: dict[str, list[_Filing]],
+                      present: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Refuse the filings that would leave a row's seeds in two numeric modes, judged on the board as the
+    whole batch leaves it (so every seed of a row re-run in a new mode is filed together, with --replace);
+    a refused filing gives back the entry it would have replaced, and the rest is judged again."""
+    while True:
+        mine = {str(f.target): f for f in filings.get(board.protocol, [])}
+        problems = check_one_mode([(str(p), r) for p, r in present], new=set(mine))
+        if not problems:
+            return
+        for problem in problems:
+            filing = mine[problem.file]
+            report.refused.append(Problem(filing.source, problem.field, problem.message))
+            report.filed.remove(filing.target)
+            filings[board.protocol].remove(filing)
+            present[:] = [(p, r) for p, r in present if p != filing.target]
+            if filing.replaces is not None and filing.replaced is not None:
+                present.append((filing.replaces, filing.replaced))
+        if not filings[board.protocol]:
+            report.boards.remove(board)
+            return
 
 
 # ------------------------------------------------------------------------------------------ rendering

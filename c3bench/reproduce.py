@@ -187,6 +187,7 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
     _spreads(out, found, score if has_budgets else None, accs)
     if ref is None:
         return out
+    out.spreads.pop("accuracy", None)  # a claim reads the published metric's, set below where seeds give it
     key = METRIC_TOTALS[ref.metric]
     same = [r["totals"][key] for r in found]
     out.same_missing = sorted(r["config"]["seed"] for r, v in zip(found, same, strict=True) if v is None)
@@ -199,8 +200,6 @@ def row_report(row: ConfigRun, planned_seeds: list[int], records: Sequence[tuple
     out.same_std = statistics.pstdev(same) if len(same) > 1 else None
     if out.same_std is not None:
         out.spreads["accuracy"] = out.same_std
-    else:
-        out.spreads.pop("accuracy", None)
     if has_budgets:
         out.c3_same = c3(out.same_mean)
     if ref.accuracy is not None:
@@ -243,12 +242,14 @@ def _spread(row: RowReport, measure: str) -> float | None:
 
 
 def _propagated(compare: str, a: float, b: float, sa: float | None, sb: float | None) -> float | None:
-    """The std of a - b or a / b from the stds of two independent means (None where one is unknown)."""
-    if sa is None or sb is None:
+    """The spread of a - b or a / b from the spreads over seeds of two independent rows (first order;
+    None where one is unknown or b is 0). Like the source's ± std, it is the seed-to-seed spread, not the
+    standard error of a mean."""
+    if sa is None or sb is None or (compare != "difference" and not b):
         return None
     if compare == "difference":
         return math.hypot(sa, sb)
-    return abs(a / b) * math.hypot(sa / a, sb / b) if a and b else None
+    return math.hypot(sa / b, a * sb / b**2)
 
 
 def _within_noise(margin: float, std: float | None) -> bool:
@@ -270,8 +271,11 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
                         key=lambda r: _measure(r, claim.measure), reverse=higher_is_better)
         best, std = ranked[0], _spread(by_name[claim.rows[0]], claim.measure)
         if best.name != claim.rows[0]:
+            gap_std = _propagated("difference", _measure(best, claim.measure), values[0],
+                                  _spread(best, claim.measure), std)
+            noise = ", within two std of it" if _within_noise(_measure(best, claim.measure) - values[0], gap_std) else ""
             return ClaimResult(claim.claim, None, values[0], f"does not hold: {best.label} is better "
-                                                             f"({_measure(best, claim.measure):.3g})", std)
+                                                             f"({_measure(best, claim.measure):.3g}){noise}", std)
         pending = [r.label for r in rows if _measure(r, claim.measure) is None]
         if pending:  # best so far: a row without a result could still beat it
             return ClaimResult(claim.claim, None, values[0], f"holds so far: best of the {len(ranked)} rows with "
@@ -471,7 +475,7 @@ def render_markdown(report: Report) -> str:
         notes += ["", "**The source's claims in c3bench's numbers** (accuracy on the published metric; costs in the "
                   "paper's convention and C3 on the headline):", ""]
         for c in report.claims:
-            shown = "-" if c.ours is None else f"{c.ours:.3g}" + ("" if c.ours_std is None else f" ± {c.ours_std:.2g}")
+            shown = "-" if c.ours is None else f"{c.ours:.3g}" + (f" ± {c.ours_std:.2g}" if c.ours_std else "")
             published = "" if c.published is None else f" (published: {c.published:.3g})"
             notes.append(f"- {c.claim}: c3bench {shown}{published}: **{c.verdict}**.")
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"

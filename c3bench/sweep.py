@@ -221,10 +221,10 @@ class Plan:
         return sum(j.rounds - j.start_round for j in self.todo)
 
 
-def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, tuple[Path, list[str]]]:
-    """Config hash (seed included) -> (result file, its numeric mode flags), for every finished record in
-    ``out_dir``."""
-    index: dict[str, tuple[Path, list[str]]] = {}
+def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, list[tuple[Path, list[str]]]]:
+    """Config hash (seed included) -> [(result file, its numeric mode flags)], for every finished record in
+    ``out_dir`` (a folder two suites share may hold one configuration and seed in two modes)."""
+    index: dict[str, list[tuple[Path, list[str]]]] = {}
     for path in sorted(out_dir.glob("*.json")):
         try:
             record = load_record(path)
@@ -234,7 +234,7 @@ def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, tuple[Path, li
         if record["status"] in DONE:
             execution = record.get("execution")
             flags = execution_flags(execution if isinstance(execution, dict) else {})
-            index.setdefault(config_hash(record["config"], include_seed=True), (path, flags))
+            index.setdefault(config_hash(record["config"], include_seed=True), []).append((path, flags))
     return index
 
 
@@ -255,7 +255,7 @@ def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
     for run in runs:
         key = config_hash(run.config, include_seed=True)
         if key in index:
-            path, flags = index[key]
+            path, flags = next((f for f in index[key] if f[1] == run.spec.numeric_flags), index[key][0])
             if flags != run.spec.numeric_flags:  # another arithmetic's numbers: a report may read them, a run may not
                 other_mode.append(f"{path} holds run {run.name} finished with {_mode(flags)}, and this asks for "
                                   f"{_mode(run.spec.numeric_flags)}")

@@ -378,25 +378,35 @@ def test_render_draws_the_figure_only_when_what_it_shows_changes(tmp_path):
     assert render() == "True" and png_text(figure)[FIGURE_KEY] != key
 
 
-def test_a_rows_seeds_share_one_numeric_mode_and_a_replaced_seed_zero_switches_it(tmp_path, exactly_one_thread):
-    """Seed 1 flushed beside a plain seed 0 is refused (the row would average two arithmetics); seed 0
-    re-run flushed and filed with --replace switches the row, after which seed 1 is filed. A board edited
-    by hand into a mixed row fails its check."""
+def test_a_rows_seeds_share_one_numeric_mode_and_a_row_switches_mode_as_a_whole(tmp_path, exactly_one_thread):
+    """A flushed seed beside plain ones is refused (the row would average two arithmetics), even with
+    --replace while another seed stays plain; all of the row's seeds re-run flushed and submitted together
+    with --replace switch it. A board edited by hand into a mixed row fails its check, which blames the
+    seed outside the row's mode."""
     boards = tmp_path / "boards"
     new_board(boards, "synthetic", BMAX, CMAX, 8.0, "c3bench", dict(TINY))
-    for seed, flush in ((0, False), (0, True), (1, True)):
-        run_tiny(tmp_path / f"s{seed}-{'flush' if flush else 'plain'}", rounds=1, seed=seed, flush_denormal=flush)
-    plain0, flushed0, flushed1 = (next((tmp_path / d).glob("*.json")) for d in ("s0-plain", "s0-flush", "s1-flush"))
+    runs = {}
+    for seed in (0, 1):
+        for flush in (False, True):
+            folder = tmp_path / f"s{seed}-{'flush' if flush else 'plain'}"
+            run_tiny(folder, rounds=1, seed=seed, flush_denormal=flush)
+            runs[seed, flush] = next(folder.glob("*.json"))
 
-    assert submit([plain0], boards).filed
-    refused = submit([flushed1], boards).refused
-    assert [p.field for p in refused] == ["execution"]
-    assert "--flush-denormal" in refused[0].message and "--replace" in refused[0].message
+    assert len(submit([runs[0, False], runs[1, False]], boards).filed) == 2
+    same_numbers = submit([runs[0, True]], boards)  # no value got subnormal in this tiny run: only the mode differs
+    assert "in another numeric mode" in same_numbers.refused[0].message
+    alone = submit([runs[0, True]], boards, replace=True)
+    assert not alone.filed and [p.field for p in alone.refused] == ["execution"]
+    assert alone.refused[0].file == str(runs[0, True]) and "seed 1 of the same configuration" in alone.refused[0].message
+    assert "--replace" in alone.refused[0].message
+    assert check(boards, recompute_data=False)[1] == []  # nothing was written
 
-    assert submit([flushed0], boards, replace=True).filed
-    assert submit([flushed1], boards).filed
+    together = submit([runs[1, True], runs[0, True]], boards, replace=True)
+    assert len(together.filed) == 2 and not together.refused
+    entries_dir = boards / "synthetic" / "entries"
+    assert all(json.loads(p.read_text())["execution"]["flush_denormal"] for p in entries_dir.glob("*.json"))
     assert check(boards, recompute_data=False)[1] == []
 
-    entries_dir = boards / "synthetic" / "entries"
-    (entries_dir / next(entries_dir.glob("*_s0_*.json")).name).write_bytes(plain0.read_bytes())
-    assert "execution" in {p.field for p in check(boards, recompute_data=False)[1]}
+    (entries_dir / next(entries_dir.glob("*_s1_*.json")).name).write_bytes(runs[1, False].read_bytes())
+    (problem,) = [p for p in check(boards, recompute_data=False)[1] if p.field == "execution"]
+    assert "_s1_" in problem.file and "seed 0 of the same configuration" in problem.message

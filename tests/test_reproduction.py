@@ -258,9 +258,10 @@ def test_batch_turns_hand_the_client_model_over_after_every_step(tmp_path):
         assert [c["samples"] for c in record["rounds"][0]["per_client"]] == list(sizes)  # same work either way
 
 
-def _log_record(seed: int, acc: float, gb: float, client_t: float, rounds: int = 20) -> dict:
+def _log_record(seed: int, acc: float, gb: float, client_t: float, rounds: int = 20, peak: float = 0.0) -> dict:
     """A completed record whose log ends at these totals (accuracy %, paper GB, client forward T), its best
-    round the last and its clients' local models 5 points above the deployed one."""
+    round the last (or, with ``peak``, round 10 at ``acc + peak``) and its clients' local models 5 points
+    above the deployed one."""
     cumulative = {"paper_bytes_total": int(gb * 1e9), "bytes_total": int(gb * 1e9),
                   "client_fwd_macs": int(client_t * 1e12), "server_fwd_macs": 0,
                   "client_flops": int(client_t * 3e12), "server_flops": 0}
@@ -268,6 +269,8 @@ def _log_record(seed: int, acc: float, gb: float, client_t: float, rounds: int =
             "local_accuracy": {"clients": [0], "per_client": [acc + 5 - (rounds - 1 - r)],
                                "mean": acc + 5 - (rounds - 1 - r)},
             "cumulative": cumulative, "wall_s": 1.0} for r in range(rounds)]
+    if peak:
+        log[9]["accuracy"] = {"mean": acc + peak, "per_client": [acc + peak]}
     return {"config": {"seed": seed}, "status": "completed", "rounds": log}
 
 
@@ -296,14 +299,17 @@ def test_claims_carry_error_bars_from_the_rows_seeds_and_say_when_a_margin_is_no
     """Three seeds: a difference's std is the two rows' population stds added in quadrature, a ratio's
     the relative ones; a margin within two stds says so; with one seed there is no error bar."""
     config, planned = plan_suite("adasplit-table2", seeds=[0, 1, 2], rows=["sl-basic", "fedavg", "adasplit"])
-    values = {"sl-basic": [(80.0, 37.0, 1.66), (84.0, 37.0, 1.66), (88.0, 37.0, 1.66)],
-              "fedavg": [(60.0, 2.39, 11.77)] * 3,
-              "adasplit": [(85.0, 3.0, 2.38), (86.0, 3.2, 2.38), (87.0, 3.4, 2.38)]}
-    records = {p.run.name: (p.run.name, _log_record(p.seed, *values[p.row.name][p.seed])) for p in planned}
-    claims = {c.claim.split(" (")[0]: c for c in build_report(config, planned, records).claims}
+    # SL-basic's best rounds (the published metric) peak above its last: 81, 84, 88 at the best, 80, 84, 88 last
+    values = {"sl-basic": [(80.0, 37.0, 1.66, 1.0), (84.0, 37.0, 1.66, 0.0), (88.0, 37.0, 1.66, 0.0)],
+              "fedavg": [(60.0, 2.39, 11.77, 0.0)] * 3,
+              "adasplit": [(85.0, 3.0, 2.38, 0.0), (86.0, 3.2, 2.38, 0.0), (87.0, 3.4, 2.38, 0.0)]}
+    records = {p.run.name: (p.run.name, _log_record(p.seed, *values[p.row.name][p.seed][:3],
+                                                    peak=values[p.row.name][p.seed][3])) for p in planned}
+    report = build_report(config, planned, records)
+    claims = {c.claim.split(" (")[0]: c for c in report.claims}
     accuracy = claims["AdaSplit far above SL-basic in accuracy"]
-    assert accuracy.ours == pytest.approx(2.0)
-    assert accuracy.ours_std == pytest.approx(math.hypot(statistics.pstdev([80, 84, 88]), statistics.pstdev([85, 86, 87])))
+    assert accuracy.ours == pytest.approx(86 - (81 + 84 + 88) / 3)
+    assert accuracy.ours_std == pytest.approx(math.hypot(statistics.pstdev([81, 84, 88]), statistics.pstdev([85, 86, 87])))
     assert accuracy.verdict == ("weaker: in the claimed direction, less than half the published size, within two "
                                 "std of no difference")
     bandwidth = claims["AdaSplit uses about 10x less bandwidth than SL-basic"]
@@ -311,8 +317,16 @@ def test_claims_carry_error_bars_from_the_rows_seeds_and_say_when_a_margin_is_no
     assert bandwidth.ours == pytest.approx(ratio)
     assert bandwidth.ours_std == pytest.approx(ratio * statistics.pstdev([3.0, 3.2, 3.4]) / 3.2, rel=1e-3)
     assert bandwidth.verdict == "holds"
-    markdown = render_markdown(build_report(config, planned, records))
+    markdown = render_markdown(report)
     assert f"c3bench {ratio:.3g} ± {bandwidth.ours_std:.2g} (published: 12.2): **holds**" in markdown
+    assert "c3bench 4.95 (published: 4.95)" in markdown  # the same client compute at every seed: no "± 0"
+    fedavg = next(r for r in report.rows if r.name == "fedavg")  # FL: the published metric is the local model's
+    assert fedavg.spreads["accuracy"] == 0.0 and fedavg.spreads["client_t"] == 0.0
+    for seed in (1, 2):  # seeds whose records predate local scoring: the metric has one seed, so no spread
+        for entry in records[next(p.run.name for p in planned if p.row.name == "fedavg" and p.seed == seed)][1]["rounds"]:
+            del entry["local_accuracy"]
+    fedavg = next(r for r in build_report(config, planned, records).rows if r.name == "fedavg")
+    assert fedavg.same_missing == [1, 2] and "accuracy" not in fedavg.spreads and "c3" in fedavg.spreads
 
     one = {k: v for k, v in records.items() if "_s0_" in k}
     claims = {c.claim.split(" (")[0]: c for c in build_report(config, planned, one).claims}
@@ -355,3 +369,20 @@ def test_a_row_run_with_a_numeric_execution_mode_says_so_in_the_report(tmp_path,
     assert report.exit_code == 0 and json.loads(report.stdout)[0]["rows"][0]["modes"] == ["--flush-denormal"]
     rerun = cli.invoke(app, [*args, "-q"])
     assert rerun.exit_code == 2 and "finished with --flush-denormal" in rerun.stderr and "--out" in rerun.stderr
+
+
+def test_reproduce_of_several_suites_refuses_another_modes_record_before_any_trains(tmp_path, exactly_one_thread):
+    """`reproduce A B`: B's finished record in another mode stops the command (exit 2) before A trains,
+    not hours later after A has run."""
+    flushed = cli.invoke(app, ["reproduce", "synthetic-quick", "--rows", "fedavg", "--seeds", "0", "--rounds", "1",
+                               "-o", str(tmp_path / "out"), "-q", "--flush-denormal"])
+    assert flushed.exit_code == 0, flushed.output
+    study = tmp_path / "first.toml"
+    study.write_text('name = "first"\nprotocol = "synthetic"\nrounds = 1\nbackbone = "simple-cnn"\nseeds = [0]\n'
+                     '[protocol_params]\nnum_clients = 2\ntrain_per_client = 64\ntest_per_client = 32\n'
+                     '[[runs]]\nmethod = "fedprox"\nname = "fedavg"\n')
+    before = sorted(p.name for p in (tmp_path / "out").iterdir())
+    both = cli.invoke(app, ["reproduce", str(study), "synthetic-quick", "--rows", "fedavg", "--seeds", "0",
+                            "--rounds", "1", "-o", str(tmp_path / "out"), "-q"])
+    assert both.exit_code == 2 and "finished with --flush-denormal" in both.stderr, both.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == before

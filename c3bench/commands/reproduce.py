@@ -76,17 +76,21 @@ def register(app: typer.Typer) -> None:
         seed_list = parse_seeds(seeds) if seeds else None
         row_list = [r.strip() for r in rows.split(",") if r.strip()] if rows else None
         reports, dry = [], []
+        suites = []  # every suite planned (and refused, where it must be) before any trains
         for name in names:
             config, planned = plan_suite(name, seed_list, rounds, str(data_root) if data_root else None, device, row_list,
                                          flush_denormal)
             folder = out_dir or Path("results") / config.name
+            sweep_plan = plan([p.run for p in planned], folder)
+            if not report_only:
+                sweep_plan.refuse_other_modes()
+            suites.append((config, planned, folder))
+        for config, planned, folder in suites:
             runs = [p.run for p in planned]
-            sweep_plan = plan(runs, folder)
+            sweep_plan = plan(runs, folder)  # again: an earlier suite of this command may have run a shared row
             log.info(f"{config.name}: {len(config.runs) if not row_list else len(row_list)} rows x "
                      f"{len({p.seed for p in planned})} seeds = {len(runs)} runs, {len(sweep_plan.done)} already done, "
                      f"{len(sweep_plan.todo)} to run -> {folder}")
-            if not report_only:
-                sweep_plan.refuse_other_modes()
             if dry_run or calibrate:
                 dry.append(_estimate(config.name, planned, sweep_plan, jobs, device, calibrate))
                 continue
