@@ -112,6 +112,13 @@ class BoardFigure:
                 f"{board.convention} --min-seeds {board.min_seeds} -o {self.file}")
 
 
+def rows_figure_title(protocol: str, configs: Sequence[str], vary: Sequence[str], convention: str) -> str:
+    """The title of a trade-off figure of configurations' rows: a board's declared figure, and the same
+    figure drawn by ``plot tradeoff --config`` (so the command a board README gives draws it as shown)."""
+    curves = f"; curves over {', '.join(vary)}" if vary else ""
+    return f"{protocol}: rows of {', '.join(configs)}{curves} ({convention} convention)"
+
+
 def _names(value: Any, where: str, what: str, required: bool) -> tuple[str, ...]:
     """A list of distinct names (configurations, hyperparameters), as a declaration gives it."""
     if (not isinstance(value, list) or not (1 if required else 0) <= len(value) <= MAX_FIGURE_NAMES

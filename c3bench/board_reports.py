@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from c3bench.board import Board, BoardFigure, BoardReport
+from c3bench.board import Board, BoardFigure, BoardReport, rows_figure_title
 from c3bench.entry_checks import Problem
 from c3bench.hparams import ConfigError
 from c3bench.leaderboard import MAX_README_BYTES, entries
@@ -90,8 +90,7 @@ def render_figure(board: Board, figure: BoardFigure, redraw: bool = False,
     records = figure_rows(board, figure) if rows is None else rows  # ``rows``: figure_rows, already found
     if not records:
         return None
-    title = (f"{board.protocol}: rows of {', '.join(figure.configs)}"
-             f"{'; curves over ' + ', '.join(figure.vary) if figure.vary else ''} ({board.convention} convention)")
+    title = rows_figure_title(board.protocol, figure.configs, figure.vary, board.convention)
     key = figure_key(records, convention=board.convention, vary=list(figure.vary), min_seeds=board.min_seeds,
                      title=title)
     path = board.path / figure.file

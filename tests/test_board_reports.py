@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from c3bench.board import Board
+from c3bench.board import Board, rows_figure_title
 from c3bench.board_reports import check_figures, check_reports, figure_rows
 from c3bench.cli import app
 from c3bench.hparams import ConfigError
@@ -264,3 +264,21 @@ def test_a_misspelt_curve_hyperparameter_is_refused_before_any_entry_lands(quick
 
     typo = cli.invoke(app, ["plot", "tradeoff", str(quick_records), "--vary", "muu", "-o", str(tmp_path / "t.png")])
     assert typo.exit_code == 2 and "Did you mean 'mu'" in typo.stderr and not (tmp_path / "t.png").exists()
+
+
+def test_the_command_a_board_gives_for_its_figure_draws_it_with_the_boards_title(quick_records, tmp_path, monkeypatch):
+    """`plot tradeoff --config NAME --vary ...` titles the figure as the board titles its declared one, so
+    the README's command draws what the board shows; --title still wins."""
+    import c3bench.plots
+
+    board = _board(tmp_path / "boards", [], [FIGURE])
+    assert cli.invoke(app, ["submit", str(quick_records), "--board-dir", str(tmp_path / "boards")]).exit_code == 0
+    titles = []
+    real_save = c3bench.plots.save
+    monkeypatch.setattr(c3bench.plots, "save", lambda fig, path: titles.append(fig._suptitle.get_text()) or real_save(fig, path))
+    args = ["plot", "tradeoff", str(board.entries_dir), "--config", "synthetic-quick", "--vary", "mu", "--convention",
+            "c3bench", "-o", str(tmp_path / "f.png")]
+    assert cli.invoke(app, args).exit_code == 0
+    assert cli.invoke(app, [*args, "--title", "mine"]).exit_code == 0
+    assert titles == ["synthetic: rows of synthetic-quick; curves over mu (c3bench convention)", "mine"]
+    assert titles[0] == rows_figure_title(board.protocol, FIGURE["configs"], FIGURE["vary"], board.convention)

@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(8.0, "--temperature", "-T", help="C3 temperature for the iso-lines."),
         min_seeds: int | None = typer.Option(None, "--min-seeds", help="Mark configurations with fewer seeds as "
                                              "provisional (hollow markers, seed count in the label)."),
-        title: str | None = typer.Option(None, help="Figure title."),
+        title: str | None = typer.Option(None, help="Figure title (default: what it plots; with --config, the title "
+                                         "a board gives its declared figure of those rows)."),
         configs: list[str] = typer.Option([], "--config", help="Only records that are rows of this reproduction "
                                           "configuration (repeatable; see `c3bench reproduce --list`), whichever "
                                           "table they were run for."),
@@ -95,6 +96,12 @@ def register(app: typer.Typer) -> None:
             if not records:
                 raise ConfigError(f"none of these records is a row of {', '.join(configs)}; `c3bench reproduce NAME "
                                   "--report -o FOLDER` shows which rows have records there.")
+            if title is None:  # as a board titles its declared figure of these rows
+                from c3bench.board import rows_figure_title
+
+                protocols = ", ".join(sorted({r["config"]["protocol"] for _, r in records}))
+                title = rows_figure_title(protocols, configs, [v.strip() for v in vary.split(",")] if vary else [],
+                                          convention)
         varied = [v.strip() for v in vary.split(",")] if vary else None
         try:
             if varied:
