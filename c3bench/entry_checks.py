@@ -39,7 +39,7 @@ from c3bench.record_log import (  # noqa: F401 - check_shape/values/log re-expor
     strip_volatile,
     totals_from_rounds,
 )
-from c3bench.results import config_hash, digest_repeats_shared, execution_flags
+from c3bench.results import config_hash, digest_repeats_shared, mode_text, record_modes
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # what a method or protocol name may be in a file name
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -251,15 +251,6 @@ def check_distinct_runs(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[P
     return problems
 
 
-def _mode_text(flags: tuple[str, ...]) -> str:
-    return " ".join(flags) if flags else "no numeric mode (plain)"
-
-
-def _flags(record: dict[str, Any]) -> tuple[str, ...]:
-    execution = record.get("execution")
-    return tuple(execution_flags(execution if isinstance(execution, dict) else {}))
-
-
 def check_one_mode(entries: Sequence[tuple[str, dict[str, Any]]], new: Collection[str] = ()) -> list[Problem]:
     """The seeds of one configuration run in one numeric execution mode (``--flush-denormal``,
     ``--stack-clients``): its row averages them, and a mode changes the numbers. A row's mode is that of
@@ -267,7 +258,7 @@ def check_one_mode(entries: Sequence[tuple[str, dict[str, Any]]], new: Collectio
     seeds already there, and only new entries are blamed."""
     groups: dict[str, list[tuple[str, tuple[str, ...], Any]]] = {}
     for source, record in entries:
-        groups.setdefault(record["config_hash"], []).append((source, _flags(record), record["config"]["seed"]))
+        groups.setdefault(record["config_hash"], []).append((source, tuple(record_modes(record)), record["config"]["seed"]))
     problems: list[Problem] = []
     for members in groups.values():
         if len({flags for _, flags, _ in members}) < 2:
@@ -278,8 +269,8 @@ def check_one_mode(entries: Sequence[tuple[str, dict[str, Any]]], new: Collectio
         seeds = ", ".join(str(s) for s in sorted((s for _, g, s in kept if g == reference), key=_seed_order))
         for source, flags, _ in members:
             if flags != reference and (not new or source in new):
-                problems.append(Problem(source, "execution", f"runs with {_mode_text(flags)}, but its row (seed "
-                                        f"{seeds} of the same configuration) runs with {_mode_text(reference)}: a "
+                problems.append(Problem(source, "execution", f"runs with {mode_text(flags)}, but its row (seed "
+                                        f"{seeds} of the same configuration) runs with {mode_text(reference)}: a "
                                         "row's seeds share one mode. Re-run this seed in that mode, or re-run every "
                                         "seed of the row in this one and submit them together with --replace"))
     return problems

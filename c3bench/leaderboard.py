@@ -67,9 +67,9 @@ from c3bench.markdown_text import code, link_target, plain
 from c3bench.results import (
     ResultError,
     config_hash,
-    execution_flags,
     parse_record,
     read_record_bytes,
+    record_modes,
     strip_volatile,
     totals_from_rounds,
     write_atomic,
@@ -216,12 +216,7 @@ def _same_run(a: dict[str, Any], b: dict[str, Any]) -> bool:
     timestamps. A re-run in another mode is another run even where no number moved."""
     keys = ("config", "rounds", "data")
     return (all(strip_volatile(a.get(k)) == strip_volatile(b.get(k)) for k in keys)
-            and _modes(a) == _modes(b))
-
-
-def _modes(record: dict[str, Any]) -> list[str]:
-    execution = record.get("execution")
-    return execution_flags(execution if isinstance(execution, dict) else {})
+            and record_modes(a) == record_modes(b))
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +204,14 @@ NUMERIC_MODES = {"client_stacking": "--stack-clients", "flush_denormal": "--flus
 def execution_flags(execution: dict[str, Any]) -> list[str]:
     """The `c3bench run` options of the numeric execution modes an ``execution`` block has on."""
     return [flag for key, flag in NUMERIC_MODES.items() if execution.get(key)]
+
+
+def record_modes(record: dict[str, Any]) -> list[str]:
+    """A record's numeric mode flags (none where its ``execution`` is missing or malformed)."""
+    execution = record.get("execution")
+    return execution_flags(execution if isinstance(execution, dict) else {})
+
+
+def mode_text(flags: Sequence[str]) -> str:
+    """Numeric mode flags as a message says them."""
+    return " ".join(flags) if flags else "no numeric mode (plain)"

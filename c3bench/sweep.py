@@ -30,8 +30,9 @@ from c3bench.parallel import die_with_parent
 from c3bench.results import (
     ResultError,
     config_hash,
-    execution_flags,
     load_record,
+    mode_text,
+    record_modes,
     validate_record,
     write_atomic,
 )
@@ -232,14 +233,8 @@ def _finished_index(out_dir: Path, notes: list[str]) -> dict[str, list[tuple[Pat
             notes.append(f"ignored {path}: {exc}")
             continue
         if record["status"] in DONE:
-            execution = record.get("execution")
-            flags = execution_flags(execution if isinstance(execution, dict) else {})
-            index.setdefault(config_hash(record["config"], include_seed=True), []).append((path, flags))
+            index.setdefault(config_hash(record["config"], include_seed=True), []).append((path, record_modes(record)))
     return index
-
-
-def _mode(flags: Sequence[str]) -> str:
-    return " ".join(flags) if flags else "no numeric mode"
 
 
 def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
@@ -257,8 +252,8 @@ def plan(runs: Sequence[ResolvedRun], out_dir: str | Path) -> Plan:
         if key in index:
             path, flags = next((f for f in index[key] if f[1] == run.spec.numeric_flags), index[key][0])
             if flags != run.spec.numeric_flags:  # another arithmetic's numbers: a report may read them, a run may not
-                other_mode.append(f"{path} holds run {run.name} finished with {_mode(flags)}, and this asks for "
-                                  f"{_mode(run.spec.numeric_flags)}")
+                other_mode.append(f"{path} holds run {run.name} finished with {mode_text(flags)}, and this asks for "
+                                  f"{mode_text(run.spec.numeric_flags)}")
             done[run.name] = path
             continue
         job = Job(run.spec, run.name, key, run.rounds, run.method_cls.name, varied=varied[run.name])

@@ -89,6 +89,7 @@ def register(app: typer.Typer) -> None:
         if min_seeds is not None and min_seeds < 1:
             raise ConfigError(f"--min-seeds must be at least 1, got {min_seeds}.")
         records = load_records(files)
+        varied = [v.strip() for v in vary.split(",")] if vary else None
         if configs:
             from c3bench.reproduce import rows_of
 
@@ -100,9 +101,7 @@ def register(app: typer.Typer) -> None:
                 from c3bench.board import rows_figure_title
 
                 protocols = ", ".join(sorted({r["config"]["protocol"] for _, r in records}))
-                title = rows_figure_title(protocols, configs, [v.strip() for v in vary.split(",")] if vary else [],
-                                          convention)
-        varied = [v.strip() for v in vary.split(",")] if vary else None
+                title = rows_figure_title(protocols, configs, varied or [], convention)
         try:
             if varied:
                 check_vary(varied, {k for _, r in records for k in r["config"]["method_params"]}, "these records")
