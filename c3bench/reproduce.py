@@ -289,7 +289,12 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
                 verdict += f", though {second.label} is within two std of it"
         return ClaimResult(claim.claim, None, values[0], verdict, std)
     a, b = values
-    ours = a - b if claim.compare == "difference" else (a / b if b else float("inf"))
+    if claim.compare != "difference" and not b:  # a ratio over 0 has no number to print or to write as JSON
+        zero = by_name[claim.rows[1]].label
+        verdict = (f"holds: {zero} measures 0, so the ratio is unbounded" if a > 0
+                   else f"not checked: {by_name[claim.rows[0]].label} and {zero} both measure 0, so there is no ratio")
+        return ClaimResult(claim.claim, claim.published, None, verdict)
+    ours = a - b if claim.compare == "difference" else a / b
     std = _propagated(claim.compare, a, b, *(_spread(by_name[n], claim.measure) for n in claim.rows))
     neutral = 0.0 if claim.compare == "difference" else 1.0
     if ours <= neutral:
@@ -504,4 +509,4 @@ def render_csv(reports: Sequence[Report]) -> str:
 
 
 def render_json(reports: Sequence[Report]) -> str:
-    return json.dumps([r.as_dict() for r in reports], indent=1)
+    return json.dumps([r.as_dict() for r in reports], indent=1, allow_nan=False)  # strict JSON: no Infinity

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from c3bench.cli import app
 from c3bench.federation import Federation
-from c3bench.reproduce import build_report, plan_suite, render_markdown
+from c3bench.reproduce import build_report, plan_suite, render_json, render_markdown
 from c3bench.results import load_record
 from c3bench.runner import Runner, RunSpec, resolve
 from c3bench.split import round_epochs
@@ -333,6 +333,20 @@ def test_claims_carry_error_bars_from_the_rows_seeds_and_say_when_a_margin_is_no
     assert claims["AdaSplit far above SL-basic in accuracy"].ours_std is None
     assert claims["AdaSplit far above SL-basic in accuracy"].verdict == ("weaker: in the claimed direction, less than "
                                                                         "half the published size")
+
+
+def test_a_ratio_over_zero_is_a_verdict_not_infinity_and_the_json_stays_strict():
+    config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["sl-basic", "fedavg", "adasplit"])
+    values = {"sl-basic": (67.0, 37.0, 1.66), "fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 0.0, 2.38)}
+    records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned}
+    report = build_report(config, planned, records)
+    (bandwidth,) = [c for c in report.claims if c.claim.startswith("AdaSplit uses about 10x less bandwidth")]
+    assert bandwidth.ours is None and bandwidth.verdict == "holds: AdaSplit (κ=0.6, η=0.6) measures 0, so the ratio is unbounded"
+    assert "Infinity" not in render_json([report]) and json.loads(render_json([report]))
+    values["sl-basic"] = (67.0, 0.0, 1.66)
+    records = {p.run.name: (p.run.name, _seed0_record(*values[p.row.name])) for p in planned}
+    (bandwidth,) = [c for c in build_report(config, planned, records).claims if "bandwidth" in c.claim]
+    assert bandwidth.verdict.startswith("not checked: ") and bandwidth.verdict.endswith("both measure 0, so there is no ratio")
 
 
 def test_a_best_of_claim_says_when_the_runner_up_is_within_two_std():
