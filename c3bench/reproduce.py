@@ -252,6 +252,12 @@ def _propagated(compare: str, a: float, b: float, sa: float | None, sb: float | 
     return math.hypot(sa / b, a * sb / b**2)
 
 
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` printed with 3 significant digits, or as many more (up to 8) as tell them apart."""
+    digits = next((d for d in range(3, 9) if f"{a:.{d}g}" != f"{b:.{d}g}"), 8)
+    return f"{a:.{digits}g}", f"{b:.{digits}g}"
+
+
 def _within_noise(margin: float, std: float | None) -> bool:
     return std is not None and abs(margin) <= 2 * std
 
@@ -274,8 +280,9 @@ def check_claim(claim, rows: Sequence[RowReport]) -> ClaimResult:
             gap_std = _propagated("difference", _measure(best, claim.measure), values[0],
                                   _spread(best, claim.measure), std)
             noise = ", within two std of it" if _within_noise(_measure(best, claim.measure) - values[0], gap_std) else ""
+            better, ours = _apart(_measure(best, claim.measure), values[0])
             return ClaimResult(claim.claim, None, values[0], f"does not hold: {best.label} is better "
-                                                             f"({_measure(best, claim.measure):.3g}){noise}", std)
+                                                             f"({better} against {ours}){noise}", std)
         pending = [r.label for r in rows if _measure(r, claim.measure) is None]
         if pending:  # best so far: a row without a result could still beat it
             return ClaimResult(claim.claim, None, values[0], f"holds so far: best of the {len(ranked)} rows with "

@@ -361,6 +361,16 @@ def test_a_best_of_claim_says_when_the_runner_up_is_within_two_std():
     assert best.verdict == "holds"
 
 
+def test_a_best_of_claim_lost_by_a_hair_prints_digits_enough_to_tell_the_two_apart():
+    config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["fedavg", "adasplit", "adasplit-kappa0.3"])
+    values = {"fedavg": 60.0, "adasplit": 90.0, "adasplit-kappa0.3": 90.004}  # the same costs: C3 differs in the 5th digit
+    records = {p.run.name: (p.run.name, _log_record(p.seed, values[p.row.name], 3.0, 2.38)) for p in planned}
+    (best,) = [c for c in build_report(config, planned, records).claims if c.claim.startswith("AdaSplit has the best")]
+    better, ours = best.verdict.split("is better (")[1].rstrip(")").split(" against ")
+    assert better != ours and float(better) > float(ours) == pytest.approx(best.ours, abs=1e-4)
+    assert len(better) > len(f"{best.ours:.3g}")  # 3 digits would print the same number twice
+
+
 def test_a_best_of_claim_with_rows_still_missing_holds_only_so_far():
     config, planned = plan_suite("adasplit-table2", seeds=[0], rows=["fedavg", "adasplit", "edgesplit"])
     values = {"fedavg": (60.0, 2.39, 11.77), "adasplit": (90.0, 3.0, 2.38)}  # EdgeSplit has not run yet
